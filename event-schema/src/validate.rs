@@ -1,0 +1,792 @@
+//! Validation of a batch as received: every problem is reported with its field path and a reason,
+//! never a panic, and good events beside bad ones are kept.
+//!
+//! Paths inside an event are relative to that event (`properties.items[0].price`); `$` is the event
+//! (or the batch) itself. Batch-level paths are `$`, `schema_version`, `sent_at` and `events`.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::currency::is_iso_4217;
+use crate::limits::*;
+use crate::model::*;
+use crate::{EventType, Timestamp, SCHEMA_VERSION};
+
+/// What a problem is, with a stable machine-readable [`Problem::code`] and a human reason (Display).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum Problem {
+    #[error("is required")]
+    Missing,
+    #[error("must be {expected}")]
+    WrongType { expected: &'static str },
+    #[error("must not be empty")]
+    Empty,
+    #[error("is {actual} bytes; at most {max} are allowed")]
+    TooLong { max: usize, actual: usize },
+    #[error("has {actual} elements; at most {max} are allowed")]
+    TooMany { max: usize, actual: usize },
+    #[error("must have at least {min} element(s)")]
+    TooFew { min: usize },
+    #[error("nests deeper than {max} levels")]
+    TooDeep { max: usize },
+    #[error("must be a finite number")]
+    NotFinite,
+    #[error("must not be negative")]
+    Negative,
+    #[error("must be an integer from {min} to {max}")]
+    OutOfRange { min: u64, max: u64 },
+    #[error("must be an upper-case ISO 4217 currency code, such as \"EUR\"")]
+    UnknownCurrency,
+    #[error("must be a UUID in the hyphenated form")]
+    NotUuid,
+    #[error("must be a version 7 UUID (this one is version {0})")]
+    NotUuidV7(u8),
+    #[error("must be an RFC 3339 timestamp, such as \"2026-11-22T10:00:00.000Z\"")]
+    NotTimestamp,
+    #[error("is more than {} days before the time it was received", MAX_EVENT_AGE_MS / 86_400_000)]
+    TooOld,
+    #[error("is more than {} hours after the time it was received", MAX_FUTURE_SKEW_MS / 3_600_000)]
+    TooFarInFuture,
+    #[error("is not a known event type ({0:?}); see the schema's list of types")]
+    UnknownEventType(String),
+    #[error("must be {SCHEMA_VERSION}; this server speaks schema version {SCHEMA_VERSION} only")]
+    UnsupportedVersion,
+    #[error("is {actual} bytes of JSON; at most {max} are allowed per event")]
+    EventTooLarge { max: usize, actual: usize },
+    #[error("is not valid JSON ({0})")]
+    NotJson(String),
+}
+
+impl Problem {
+    /// A stable snake_case code for programs (the reason text may change).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Missing => "missing",
+            Problem::WrongType { .. } => "wrong_type",
+            Problem::Empty => "empty",
+            Problem::TooLong { .. } => "too_long",
+            Problem::TooMany { .. } => "too_many",
+            Problem::TooFew { .. } => "too_few",
+            Problem::TooDeep { .. } => "too_deep",
+            Problem::NotFinite => "not_finite",
+            Problem::Negative => "negative",
+            Problem::OutOfRange { .. } => "out_of_range",
+            Problem::UnknownCurrency => "unknown_currency",
+            Problem::NotUuid => "not_uuid",
+            Problem::NotUuidV7(_) => "not_uuid_v7",
+            Problem::NotTimestamp => "not_timestamp",
+            Problem::TooOld => "too_old",
+            Problem::TooFarInFuture => "too_far_in_future",
+            Problem::UnknownEventType(_) => "unknown_event_type",
+            Problem::UnsupportedVersion => "unsupported_version",
+            Problem::EventTooLarge { .. } => "event_too_large",
+            Problem::NotJson(_) => "not_json",
+        }
+    }
+}
+
+/// One problem at one field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldError {
+    pub path: String,
+    pub problem: Problem,
+}
+
+impl Serialize for FieldError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FieldError", 3)?;
+        st.serialize_field("path", &self.path)?;
+        st.serialize_field("code", self.problem.code())?;
+        st.serialize_field("reason", &self.problem.to_string())?;
+        st.end()
+    }
+}
+
+/// Why a whole batch was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error("the body is {actual} bytes; at most {limit} are allowed")]
+    TooLarge { actual: usize, limit: usize },
+    #[error("the body is not valid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("the batch envelope is invalid")]
+    Envelope(Vec<FieldError>),
+}
+
+/// An event that was refused, by its position in the batch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RejectedEvent {
+    pub index: usize,
+    /// The `event_id` as sent, when it was a string of sane length (so clients can match it).
+    pub event_id: Option<String>,
+    pub errors: Vec<FieldError>,
+}
+
+/// The result of a batch whose envelope was valid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BatchOutcome {
+    pub sent_at: Timestamp,
+    /// In batch order.
+    pub accepted: Vec<Event>,
+    /// In batch order.
+    pub rejected: Vec<RejectedEvent>,
+}
+
+/// How strict to be about time.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidationOptions {
+    /// When the server received the batch.
+    pub received_at: Timestamp,
+    /// Refuse `occurred_at` outside `[received_at - MAX_EVENT_AGE_MS, received_at + MAX_FUTURE_SKEW_MS]`.
+    /// Off when re-validating stored events downstream.
+    pub enforce_time_window: bool,
+}
+
+impl ValidationOptions {
+    pub fn at(received_at: Timestamp) -> Self {
+        ValidationOptions { received_at, enforce_time_window: true }
+    }
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    schema_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sent_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+/// Validates a request body. `Err` refuses the whole batch (413 or 400); `Ok` carries the accepted
+/// events and a reason for each rejected one.
+pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutcome, BatchError> {
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(BatchError::TooLarge { actual: body.len(), limit: MAX_BATCH_BYTES });
+    }
+    let root: &RawValue = serde_json::from_slice(body).map_err(BatchError::NotJson)?;
+    let root_json = root.get();
+    if !root_json.trim_start().starts_with('{') {
+        return Err(envelope_error("$", Problem::WrongType { expected: "a JSON object" }));
+    }
+    let env: Envelope<'_> = serde_json::from_str(root_json).map_err(BatchError::NotJson)?;
+
+    let mut cx = Cx::default();
+    let version: Option<Value> = env.schema_version.and_then(|r| serde_json::from_str(r.get()).ok());
+    cx.key("schema_version", |cx| match version {
+        None | Some(Value::Null) => cx.err(Problem::Missing),
+        Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
+        Some(_) => cx.err(Problem::UnsupportedVersion),
+    });
+    let sent_at: Option<Value> = env.sent_at.and_then(|r| serde_json::from_str(r.get()).ok());
+    let sent_at = cx.key("sent_at", |cx| match &sent_at {
+        None | Some(Value::Null) => {
+            cx.err(Problem::Missing);
+            None
+        }
+        Some(v) => timestamp(cx, v),
+    });
+    let raw_events: Option<Vec<&RawValue>> = cx.key("events", |cx| match env.events {
+        None => {
+            cx.err(Problem::Missing);
+            None
+        }
+        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(list) if list.len() > MAX_EVENTS_PER_BATCH => {
+                cx.err(Problem::TooMany { max: MAX_EVENTS_PER_BATCH, actual: list.len() });
+                None
+            }
+            Ok(list) => Some(list),
+            Err(_) => {
+                cx.err(Problem::WrongType { expected: "an array of events" });
+                None
+            }
+        },
+    });
+    let (Some(sent_at), Some(raw_events), true) = (sent_at, raw_events, cx.errors.is_empty()) else {
+        return Err(BatchError::Envelope(cx.errors));
+    };
+
+    let mut outcome = BatchOutcome { sent_at, accepted: Vec::new(), rejected: Vec::new() };
+    for (index, raw) in raw_events.into_iter().enumerate() {
+        match validate_raw_event(raw.get(), opts) {
+            Ok(event) => outcome.accepted.push(event),
+            Err((event_id, errors)) => outcome.rejected.push(RejectedEvent { index, event_id, errors }),
+        }
+    }
+    Ok(outcome)
+}
+
+fn envelope_error(path: &str, problem: Problem) -> BatchError {
+    BatchError::Envelope(alloc::vec![FieldError { path: path.into(), problem }])
+}
+
+/// Validates one event from its JSON text (size limit included). On failure returns the `event_id`
+/// as sent (if any) and every problem found.
+pub fn validate_raw_event(
+    json: &str,
+    opts: &ValidationOptions,
+) -> Result<Event, (Option<String>, Vec<FieldError>)> {
+    if json.len() > MAX_EVENT_BYTES {
+        let v: Option<Value> = serde_json::from_str(json).ok();
+        let id = v.as_ref().and_then(event_id_as_sent);
+        let problem = Problem::EventTooLarge { max: MAX_EVENT_BYTES, actual: json.len() };
+        return Err((id, alloc::vec![FieldError { path: "$".into(), problem }]));
+    }
+    let value: Value = serde_json::from_str(json).map_err(|e| {
+        let problem = Problem::NotJson(e.to_string());
+        (None, alloc::vec![FieldError { path: "$".into(), problem }])
+    })?;
+    validate_event(&value, opts).map_err(|errors| (event_id_as_sent(&value), errors))
+}
+
+fn event_id_as_sent(v: &Value) -> Option<String> {
+    v.get("event_id").and_then(Value::as_str).filter(|s| s.len() <= MAX_ID_BYTES).map(String::from)
+}
+
+/// Validates one parsed event (no size check: see [`validate_raw_event`]).
+pub fn validate_event(v: &Value, opts: &ValidationOptions) -> Result<Event, Vec<FieldError>> {
+    let mut cx = Cx::default();
+    cx.path.push('$');
+    let Some(o) = object(&mut cx, v) else {
+        return Err(cx.errors);
+    };
+    cx.path.clear();
+
+    let event_id = req(&mut cx, o, "event_id", uuid_v7);
+    let event_type = req(&mut cx, o, "type", |cx, v| {
+        let name = string(cx, v, MAX_ID_BYTES)?;
+        let t = EventType::from_wire(name);
+        if t.is_none() {
+            cx.err(Problem::UnknownEventType(name.into()));
+        }
+        t
+    });
+    let occurred_at = req(&mut cx, o, "occurred_at", |cx, v| {
+        let t = timestamp(cx, v)?;
+        if opts.enforce_time_window {
+            if t.0 < opts.received_at.0.saturating_sub(MAX_EVENT_AGE_MS) {
+                cx.err(Problem::TooOld);
+            } else if t.0 > opts.received_at.0.saturating_add(MAX_FUTURE_SKEW_MS) {
+                cx.err(Problem::TooFarInFuture);
+            }
+        }
+        Some(t)
+    });
+    let anonymous_id = req(&mut cx, o, "anonymous_id", id);
+    let user_id = opt(&mut cx, o, "user_id", id);
+    let session_id = req(&mut cx, o, "session_id", id);
+    let context = opt(&mut cx, o, "context", context);
+    if event_type == Some(EventType::Identify) && user_id.is_none() && field(o, "user_id").is_none() {
+        cx.key("user_id", |cx| cx.err(Problem::Missing));
+    }
+    let empty = Map::new();
+    let body = cx.key("properties", |cx| {
+        let props = match field(o, "properties") {
+            None => &empty,
+            Some(v) => object(cx, v)?,
+        };
+        event_type.and_then(|t| body(cx, t, props))
+    });
+
+    match (event_id, body, occurred_at, anonymous_id, session_id) {
+        (Some(event_id), Some(body), Some(occurred_at), Some(anonymous_id), Some(session_id))
+            if cx.errors.is_empty() =>
+        {
+            Ok(Event { event_id, body, occurred_at, anonymous_id, user_id, session_id, context })
+        }
+        _ => Err(cx.errors),
+    }
+}
+
+fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> {
+    Some(match t {
+        EventType::PageView => EventBody::PageView(PageView {
+            name: opt(cx, p, "name", text),
+            category: opt(cx, p, "category", text),
+        }),
+        EventType::ProductListView => EventBody::ProductListView(ProductListView {
+            list_id: opt(cx, p, "list_id", id),
+            category: opt(cx, p, "category", text),
+            products: opt(cx, p, "products", |cx, v| list(cx, v, MAX_ARRAY_LEN, 0, product))
+                .unwrap_or_default(),
+        }),
+        EventType::ProductView => EventBody::ProductView(product_fields(cx, p)?),
+        EventType::Search => EventBody::Search(Search {
+            query: req(cx, p, "query", text)?,
+            results: opt(cx, p, "results", count),
+        }),
+        EventType::AddToCart | EventType::RemoveFromCart => {
+            let change = CartChange { cart_id: opt(cx, p, "cart_id", id), product: product_fields(cx, p)? };
+            if t == EventType::AddToCart {
+                EventBody::AddToCart(change)
+            } else {
+                EventBody::RemoveFromCart(change)
+            }
+        }
+        EventType::CheckoutStarted => EventBody::CheckoutStarted(Checkout {
+            checkout_id: opt(cx, p, "checkout_id", id),
+            order_id: opt(cx, p, "order_id", id),
+            revenue: opt(cx, p, "revenue", amount),
+            currency: opt(cx, p, "currency", currency),
+            coupon: opt(cx, p, "coupon", text),
+            items: opt(cx, p, "items", |cx, v| list(cx, v, MAX_LINE_ITEMS, 0, line_item)).unwrap_or_default(),
+        }),
+        EventType::Purchase => {
+            let order_id = req(cx, p, "order_id", id);
+            let revenue = req(cx, p, "revenue", amount);
+            let currency = req(cx, p, "currency", currency);
+            let items = req(cx, p, "items", |cx, v| list(cx, v, MAX_LINE_ITEMS, 1, line_item));
+            EventBody::Purchase(Purchase {
+                shipping: opt(cx, p, "shipping", amount),
+                tax: opt(cx, p, "tax", amount),
+                discount: opt(cx, p, "discount", amount),
+                coupon: opt(cx, p, "coupon", text),
+                affiliation: opt(cx, p, "affiliation", text),
+                store_id: opt(cx, p, "store_id", id),
+                order_id: order_id?,
+                revenue: revenue?,
+                currency: currency?,
+                items: items?,
+            })
+        }
+        EventType::RecommendationImpression => {
+            let recommendation_id = req(cx, p, "recommendation_id", id);
+            let skus = req(cx, p, "skus", |cx, v| list(cx, v, MAX_ARRAY_LEN, 1, id));
+            EventBody::RecommendationImpression(RecommendationImpression {
+                placement: opt(cx, p, "placement", id),
+                strategy: opt(cx, p, "strategy", id),
+                recommendation_id: recommendation_id?,
+                skus: skus?,
+            })
+        }
+        EventType::RecommendationClick => {
+            let recommendation_id = req(cx, p, "recommendation_id", id);
+            let sku = req(cx, p, "sku", id);
+            EventBody::RecommendationClick(RecommendationClick {
+                position: opt(cx, p, "position", count),
+                placement: opt(cx, p, "placement", id),
+                strategy: opt(cx, p, "strategy", id),
+                recommendation_id: recommendation_id?,
+                sku: sku?,
+            })
+        }
+        EventType::Identify => EventBody::Identify(Identify {
+            traits: opt(cx, p, "traits", |cx, v| free_object(cx, v, 1)).unwrap_or_default(),
+        }),
+        EventType::Custom => {
+            let name = req(cx, p, "name", id);
+            let mut rest = p.clone();
+            rest.remove("name");
+            let properties = free_map(cx, &rest, 1);
+            EventBody::Custom(Custom { name: name?, properties: properties? })
+        }
+    })
+}
+
+fn product(cx: &mut Cx, v: &Value) -> Option<Product> {
+    let o = object(cx, v)?;
+    product_fields(cx, o)
+}
+
+fn product_fields(cx: &mut Cx, p: &Map<String, Value>) -> Option<Product> {
+    let sku = req(cx, p, "sku", id);
+    Some(Product {
+        product_id: opt(cx, p, "product_id", id),
+        name: opt(cx, p, "name", text),
+        category: opt(cx, p, "category", text),
+        brand: opt(cx, p, "brand", text),
+        variant: opt(cx, p, "variant", text),
+        price: opt(cx, p, "price", amount),
+        currency: opt(cx, p, "currency", currency),
+        quantity: opt(cx, p, "quantity", quantity),
+        coupon: opt(cx, p, "coupon", text),
+        position: opt(cx, p, "position", count),
+        url: opt(cx, p, "url", url),
+        image_url: opt(cx, p, "image_url", url),
+        sku: sku?,
+    })
+}
+
+fn line_item(cx: &mut Cx, v: &Value) -> Option<LineItem> {
+    let o = object(cx, v)?;
+    let sku = req(cx, o, "sku", id);
+    let quantity = req(cx, o, "quantity", quantity);
+    let price = req(cx, o, "price", amount);
+    Some(LineItem {
+        product_id: opt(cx, o, "product_id", id),
+        name: opt(cx, o, "name", text),
+        category: opt(cx, o, "category", text),
+        brand: opt(cx, o, "brand", text),
+        variant: opt(cx, o, "variant", text),
+        sku: sku?,
+        quantity: quantity?,
+        price: price?,
+    })
+}
+
+fn context(cx: &mut Cx, v: &Value) -> Option<Context> {
+    let o = object(cx, v)?;
+    Some(Context {
+        page: opt(cx, o, "page", |cx, v| {
+            let p = object(cx, v)?;
+            Some(Page {
+                url: opt(cx, p, "url", url),
+                path: opt(cx, p, "path", url),
+                referrer: opt(cx, p, "referrer", url),
+                title: opt(cx, p, "title", text),
+                search: opt(cx, p, "search", url),
+            })
+        }),
+        locale: opt(cx, o, "locale", id),
+        timezone: opt(cx, o, "timezone", id),
+        screen: opt(cx, o, "screen", |cx, v| {
+            let s = object(cx, v)?;
+            Some(Screen {
+                width: opt(cx, s, "width", pixels),
+                height: opt(cx, s, "height", pixels),
+                density: opt(cx, s, "density", amount),
+            })
+        }),
+        campaign: opt(cx, o, "campaign", |cx, v| {
+            let c = object(cx, v)?;
+            Some(Campaign {
+                source: opt(cx, c, "source", text),
+                medium: opt(cx, c, "medium", text),
+                name: opt(cx, c, "name", text),
+                term: opt(cx, c, "term", text),
+                content: opt(cx, c, "content", text),
+            })
+        }),
+        user_agent: opt(cx, o, "user_agent", text),
+        library: opt(cx, o, "library", |cx, v| {
+            let l = object(cx, v)?;
+            let name = req(cx, l, "name", id);
+            Some(Library { version: opt(cx, l, "version", id), name: name? })
+        }),
+    })
+}
+
+// ---- the walking context ---------------------------------------------------------------------
+
+#[derive(Default)]
+struct Cx {
+    path: String,
+    errors: Vec<FieldError>,
+}
+
+impl Cx {
+    fn err(&mut self, problem: Problem) {
+        let path = if self.path.is_empty() { "$".into() } else { self.path.clone() };
+        self.errors.push(FieldError { path, problem });
+    }
+
+    fn key<T>(&mut self, key: &str, f: impl FnOnce(&mut Cx) -> T) -> T {
+        let len = self.path.len();
+        if len > 0 {
+            self.path.push('.');
+        }
+        self.path.push_str(key);
+        let out = f(self);
+        self.path.truncate(len);
+        out
+    }
+
+    fn index<T>(&mut self, i: usize, f: impl FnOnce(&mut Cx) -> T) -> T {
+        let len = self.path.len();
+        let _ = write!(self.path, "[{i}]");
+        let out = f(self);
+        self.path.truncate(len);
+        out
+    }
+}
+
+/// A field's value; `null` counts as absent, as JavaScript clients send it for unset optionals.
+fn field<'v>(o: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    o.get(key).filter(|v| !v.is_null())
+}
+
+fn req<T>(
+    cx: &mut Cx,
+    o: &Map<String, Value>,
+    key: &str,
+    f: impl FnOnce(&mut Cx, &Value) -> Option<T>,
+) -> Option<T> {
+    cx.key(key, |cx| match field(o, key) {
+        None => {
+            cx.err(Problem::Missing);
+            None
+        }
+        Some(v) => f(cx, v),
+    })
+}
+
+fn opt<T>(
+    cx: &mut Cx,
+    o: &Map<String, Value>,
+    key: &str,
+    f: impl FnOnce(&mut Cx, &Value) -> Option<T>,
+) -> Option<T> {
+    cx.key(key, |cx| field(o, key).and_then(|v| f(cx, v)))
+}
+
+// ---- value checks ----------------------------------------------------------------------------
+
+fn object<'v>(cx: &mut Cx, v: &'v Value) -> Option<&'v Map<String, Value>> {
+    let o = v.as_object();
+    if o.is_none() {
+        cx.err(Problem::WrongType { expected: "an object" });
+    }
+    o
+}
+
+fn string<'v>(cx: &mut Cx, v: &'v Value, max: usize) -> Option<&'v str> {
+    let Some(s) = v.as_str() else {
+        cx.err(Problem::WrongType { expected: "a string" });
+        return None;
+    };
+    if s.len() > max {
+        cx.err(Problem::TooLong { max, actual: s.len() });
+        return None;
+    }
+    Some(s)
+}
+
+fn id(cx: &mut Cx, v: &Value) -> Option<String> {
+    let s = string(cx, v, MAX_ID_BYTES)?;
+    if s.trim().is_empty() {
+        cx.err(Problem::Empty);
+        return None;
+    }
+    Some(s.into())
+}
+
+fn text(cx: &mut Cx, v: &Value) -> Option<String> {
+    string(cx, v, MAX_TEXT_BYTES).map(String::from)
+}
+
+fn url(cx: &mut Cx, v: &Value) -> Option<String> {
+    string(cx, v, MAX_URL_BYTES).map(String::from)
+}
+
+fn number(cx: &mut Cx, v: &Value) -> Option<f64> {
+    let Some(n) = v.as_f64() else {
+        cx.err(Problem::WrongType { expected: "a number" });
+        return None;
+    };
+    check_finite(cx, n)
+}
+
+fn check_finite(cx: &mut Cx, n: f64) -> Option<f64> {
+    if n.is_finite() {
+        Some(n)
+    } else {
+        cx.err(Problem::NotFinite);
+        None
+    }
+}
+
+/// Prices, revenue, tax, ...: finite and not negative.
+fn amount(cx: &mut Cx, v: &Value) -> Option<f64> {
+    let n = number(cx, v)?;
+    if n < 0.0 {
+        cx.err(Problem::Negative);
+        return None;
+    }
+    Some(n)
+}
+
+fn integer_in(cx: &mut Cx, v: &Value, min: u64, max: u64) -> Option<u64> {
+    let n = number(cx, v)?;
+    match v.as_u64() {
+        Some(i) if (min..=max).contains(&i) => Some(i),
+        _ => {
+            // A whole float such as 2.0 is an integer as far as JavaScript is concerned.
+            if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 {
+                return Some(n as u64);
+            }
+            cx.err(Problem::OutOfRange { min, max });
+            None
+        }
+    }
+}
+
+fn quantity(cx: &mut Cx, v: &Value) -> Option<u64> {
+    integer_in(cx, v, MIN_QUANTITY, MAX_QUANTITY)
+}
+
+fn count(cx: &mut Cx, v: &Value) -> Option<u64> {
+    integer_in(cx, v, 0, u64::from(u32::MAX))
+}
+
+fn pixels(cx: &mut Cx, v: &Value) -> Option<u32> {
+    integer_in(cx, v, 0, 100_000).map(|n| n as u32)
+}
+
+fn currency(cx: &mut Cx, v: &Value) -> Option<String> {
+    let s = string(cx, v, 3 + 8)?;
+    if !is_iso_4217(s) {
+        cx.err(Problem::UnknownCurrency);
+        return None;
+    }
+    Some(s.into())
+}
+
+fn timestamp(cx: &mut Cx, v: &Value) -> Option<Timestamp> {
+    let s = string(cx, v, 64)?;
+    let t = Timestamp::parse_rfc3339(s);
+    if t.is_none() {
+        cx.err(Problem::NotTimestamp);
+    }
+    t
+}
+
+fn uuid_v7(cx: &mut Cx, v: &Value) -> Option<String> {
+    let s = string(cx, v, 64)?;
+    match parse_uuid(s) {
+        None => {
+            cx.err(Problem::NotUuid);
+            None
+        }
+        Some((version, _)) if version != 7 => {
+            cx.err(Problem::NotUuidV7(version));
+            None
+        }
+        Some((_, canonical)) => Some(canonical),
+    }
+}
+
+/// Parses `8-4-4-4-12` hex (any case) with the RFC 9562 variant; returns its version and the
+/// lower-case form.
+fn parse_uuid(s: &str) -> Option<(u8, String)> {
+    let b = s.as_bytes();
+    if b.len() != 36 {
+        return None;
+    }
+    for (i, &c) in b.iter().enumerate() {
+        let ok = if matches!(i, 8 | 13 | 18 | 23) { c == b'-' } else { c.is_ascii_hexdigit() };
+        if !ok {
+            return None;
+        }
+    }
+    let version = (b[14] as char).to_digit(16)? as u8;
+    let variant = (b[19] as char).to_digit(16)?;
+    if variant & 0b1100 != 0b1000 {
+        return None;
+    }
+    Some((version, s.to_ascii_lowercase()))
+}
+
+fn list<T>(
+    cx: &mut Cx,
+    v: &Value,
+    max: usize,
+    min: usize,
+    mut item: impl FnMut(&mut Cx, &Value) -> Option<T>,
+) -> Option<Vec<T>> {
+    let Some(items) = v.as_array() else {
+        cx.err(Problem::WrongType { expected: "an array" });
+        return None;
+    };
+    if items.len() > max {
+        cx.err(Problem::TooMany { max, actual: items.len() });
+        return None;
+    }
+    if items.len() < min {
+        cx.err(Problem::TooFew { min });
+        return None;
+    }
+    let before = cx.errors.len();
+    let out: Vec<T> = items.iter().enumerate().filter_map(|(i, v)| cx.index(i, |cx| item(cx, v))).collect();
+    (cx.errors.len() == before && out.len() == items.len()).then_some(out)
+}
+
+fn free_object(cx: &mut Cx, v: &Value, depth: usize) -> Option<Map<String, Value>> {
+    let o = object(cx, v)?;
+    free_map(cx, o, depth)
+}
+
+/// Free-form properties: any JSON within the depth, size and length limits.
+fn free_map(cx: &mut Cx, o: &Map<String, Value>, depth: usize) -> Option<Map<String, Value>> {
+    let before = cx.errors.len();
+    check_free_map(cx, o, depth);
+    (cx.errors.len() == before).then(|| o.clone())
+}
+
+fn check_free_map(cx: &mut Cx, o: &Map<String, Value>, depth: usize) {
+    if depth > MAX_PROPERTY_DEPTH {
+        cx.err(Problem::TooDeep { max: MAX_PROPERTY_DEPTH });
+        return;
+    }
+    if o.len() > MAX_OBJECT_KEYS {
+        cx.err(Problem::TooMany { max: MAX_OBJECT_KEYS, actual: o.len() });
+        return;
+    }
+    for (k, v) in o {
+        if k.len() > MAX_KEY_BYTES {
+            let shown: String = k.chars().take(32).collect();
+            cx.key(&format!("{shown}…"), |cx| cx.err(Problem::TooLong { max: MAX_KEY_BYTES, actual: k.len() }));
+            continue;
+        }
+        cx.key(k, |cx| check_free_value(cx, v, depth));
+    }
+}
+
+fn check_free_value(cx: &mut Cx, v: &Value, depth: usize) {
+    match v {
+        Value::Object(o) => check_free_map(cx, o, depth + 1),
+        Value::Array(a) => {
+            if depth + 1 > MAX_PROPERTY_DEPTH {
+                cx.err(Problem::TooDeep { max: MAX_PROPERTY_DEPTH });
+            } else if a.len() > MAX_ARRAY_LEN {
+                cx.err(Problem::TooMany { max: MAX_ARRAY_LEN, actual: a.len() });
+            } else {
+                for (i, v) in a.iter().enumerate() {
+                    cx.index(i, |cx| check_free_value(cx, v, depth + 1));
+                }
+            }
+        }
+        Value::String(s) if s.len() > MAX_TEXT_BYTES => {
+            cx.err(Problem::TooLong { max: MAX_TEXT_BYTES, actual: s.len() })
+        }
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64() {
+                check_finite(cx, f);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_parsing_checks_shape_variant_and_version() {
+        assert_eq!(parse_uuid("0192F3A0-8B7C-7D2E-9F10-0123456789AB").map(|u| u.0), Some(7));
+        assert_eq!(parse_uuid("0192f3a0-8b7c-4d2e-9f10-0123456789ab").map(|u| u.0), Some(4));
+        assert_eq!(parse_uuid("0192f3a0-8b7c-7d2e-cf10-0123456789ab"), None, "variant 110x");
+        assert_eq!(parse_uuid("0192f3a08b7c7d2e9f100123456789ab"), None, "no hyphens");
+        assert_eq!(parse_uuid("0192f3a0-8b7c-7d2e-9f10-0123456789ag"), None);
+    }
+
+    #[test]
+    fn non_finite_numbers_are_refused() {
+        // JSON cannot carry NaN or infinities, but the checker is also the guard for typed input.
+        let mut cx = Cx::default();
+        cx.path.push_str("properties.price");
+        assert_eq!(check_finite(&mut cx, f64::NAN), None);
+        assert_eq!(check_finite(&mut cx, f64::INFINITY), None);
+        assert_eq!(check_finite(&mut cx, 1.5), Some(1.5));
+        assert_eq!(cx.errors.len(), 2);
+        assert!(cx.errors.iter().all(|e| e.problem == Problem::NotFinite && e.path == "properties.price"));
+    }
+}
