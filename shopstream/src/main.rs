@@ -1,0 +1,101 @@
+//! `shopstream`: the whole stack on a laptop, one process, one port, no AWS account.
+//! `main` only reads the command line and wires config to clients to handlers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ingest_domain::{Ingest, SystemClock};
+use sqlite_store::SqliteEventLog;
+
+#[derive(Parser)]
+#[command(name = "shopstream", version, about = "Shopstream: real-time retail clickstream analytics, locally")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the ingest API and the storefront, storing accepted events durably in DIR.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Data directory (created if missing).
+        #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
+        data: PathBuf,
+        /// The built storefront to serve at `/` (built by `cargo xtask build`).
+        #[arg(long, value_name = "DIR", default_value = "storefront/dist")]
+        site: PathBuf,
+    },
+    /// Print the stored events as JSON lines, oldest first.
+    Events {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
+        data: PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve { addr, data, site } => serve(addr, data, site),
+        Command::Events { data } => print_events(data),
+    }
+}
+
+fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf) -> anyhow::Result<()> {
+    let log = SqliteEventLog::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?;
+    let ingest = Ingest::new(Arc::new(log.clone()), Arc::new(SystemClock));
+    let app = shopstream::local_app(ingest, &site);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(data = %log.path().display(), site = %site.display(), "shopstream serving");
+        println!("Shopstream is running at http://{local}/  (events stored in {})", log.path().display());
+        axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server failed")
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+fn print_events(data: PathBuf) -> anyhow::Result<()> {
+    use std::io::Write;
+    let log = SqliteEventLog::open_read_only(&data)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut after = 0;
+    loop {
+        let page = log.read_after(after, 1000)?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            writeln!(out, "{}", row.json)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
