@@ -1,1 +1,323 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation, so the README's two commands work on a fresh
+//! machine. Every install step checks first and installs only what is missing.
+//!
+//!   setup   install the toolchain pieces (wasm32 target, wasm-bindgen CLI, npm tools, Chromium)
+//!   sdk     build the npm package into sdk-wasm/pkg/
+//!   build   sdk + storefront into storefront/dist/
+//!   demo    setup, build, and run the local stack (`shopstream serve`); extra args go to serve
+//!   test    setup, build, and run every test (Rust, browser); ends with "tests: N passed, M failed"
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const WASM_PROFILE: &str = "wasm-release";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
+    let ws = Workspace::locate()?;
+    match args.first().map(String::as_str) {
+        Some("setup") => ws.setup(),
+        Some("sdk") => {
+            ws.setup()?;
+            ws.build_sdk()
+        }
+        Some("build") => {
+            ws.setup()?;
+            ws.build_sdk()?;
+            ws.build_storefront()
+        }
+        Some("demo") => ws.demo(rest),
+        Some("test") => ws.test(),
+        _ => {
+            eprintln!("usage: cargo xtask <setup|sdk|build|demo|test>");
+            std::process::exit(2);
+        }
+    }
+}
+
+struct Workspace {
+    root: PathBuf,
+    target: PathBuf,
+}
+
+impl Workspace {
+    fn locate() -> Result<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has no parent dir")?.to_path_buf();
+        let out = Command::new(cargo())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(&root)
+            .output()
+            .context("cargo metadata")?;
+        if !out.status.success() {
+            bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        let target = PathBuf::from(meta["target_directory"].as_str().context("no target_directory")?);
+        Ok(Workspace { root, target })
+    }
+
+    fn npm_bin(&self, tool: &str) -> PathBuf {
+        self.root.join("e2e/node_modules/.bin").join(tool)
+    }
+
+    // ---- setup ---------------------------------------------------------------------------------
+
+    fn setup(&self) -> Result<()> {
+        let started = Instant::now();
+        let installed = capture("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+        if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
+            step(&format!("installing the {WASM_TARGET} target"));
+            run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
+        }
+
+        let wanted = self.locked_version("wasm-bindgen")?;
+        let have = capture("wasm-bindgen", &["--version"]).unwrap_or_default();
+        if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
+            step(&format!("installing wasm-bindgen-cli {wanted} (matches Cargo.lock; takes a few minutes once)"));
+            // No --locked: the CLI's shipped lockfile pins a crate the registry no longer serves.
+            run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+        }
+
+        if capture("node", &["--version"]).is_none() || capture("npm", &["--version"]).is_none() {
+            apt_install(&["nodejs", "npm"])?;
+        }
+        let lock = self.root.join("e2e/package-lock.json");
+        let stamp = self.root.join("e2e/node_modules/.shopstream-lock");
+        let lock_bytes = std::fs::read(&lock).context("e2e/package-lock.json")?;
+        if std::fs::read(&stamp).ok().as_deref() != Some(&lock_bytes[..]) {
+            step("installing npm tools (binaryen's wasm-opt, esbuild, playwright-core) into e2e/node_modules");
+            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(self.root.join("e2e")))?;
+            std::fs::write(&stamp, &lock_bytes)?;
+        }
+
+        if !Path::new("/usr/bin/chromium").exists() || !Path::new("/usr/bin/chromedriver").exists() {
+            apt_install(&["chromium", "chromium-driver"])?;
+        }
+        eprintln!("xtask: setup ok ({:.0?})", started.elapsed());
+        Ok(())
+    }
+
+    fn locked_version(&self, package: &str) -> Result<String> {
+        let lock = std::fs::read_to_string(self.root.join("Cargo.lock")).context("Cargo.lock")?;
+        let needle = format!("name = \"{package}\"\nversion = \"");
+        let at = lock.find(&needle).with_context(|| format!("{package} is not in Cargo.lock"))? + needle.len();
+        Ok(lock[at..].split('"').next().unwrap_or_default().to_string())
+    }
+
+    // ---- builds --------------------------------------------------------------------------------
+
+    fn wasm_build(&self, package: &str, artifact: &str) -> Result<PathBuf> {
+        step(&format!("building {package} for {WASM_TARGET}"));
+        run(Command::new(cargo())
+            .args(["build", "-p", package, "--target", WASM_TARGET, "--profile", WASM_PROFILE])
+            .current_dir(&self.root))?;
+        Ok(self.target.join(WASM_TARGET).join(WASM_PROFILE).join(format!("{artifact}.wasm")))
+    }
+
+    /// wasm-bindgen (web target) then wasm-opt -Oz from npm's binaryen (Debian's corrupts the output).
+    fn bindgen_and_opt(&self, wasm: &Path, out_dir: &Path, stem: &str) -> Result<()> {
+        std::fs::create_dir_all(out_dir)?;
+        run(Command::new("wasm-bindgen").arg("--target").arg("web").arg("--no-typescript").arg("--out-dir").arg(out_dir).arg(wasm))?;
+        let bg = out_dir.join(format!("{stem}_bg.wasm"));
+        run(Command::new(self.npm_bin("wasm-opt")).arg("-Oz").arg(&bg).arg("-o").arg(&bg))?;
+        Ok(())
+    }
+
+    fn build_sdk(&self) -> Result<()> {
+        let wasm = self.wasm_build("shopstream-sdk", "shopstream_sdk")?;
+        let pkg = self.root.join("sdk-wasm/pkg");
+        let _ = std::fs::remove_dir_all(&pkg);
+        self.bindgen_and_opt(&wasm, &pkg, "shopstream_sdk")?;
+        let js = self.root.join("sdk-wasm/js");
+        for f in ["index.js", "index.d.ts", "README.md"] {
+            std::fs::copy(js.join(f), pkg.join(f)).with_context(|| format!("copy {f}"))?;
+        }
+        let version = self.package_version()?;
+        let manifest = std::fs::read_to_string(js.join("package.json"))?
+            .replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{version}\""));
+        std::fs::write(pkg.join("package.json"), manifest)?;
+        let wasm_sz = sizes(&pkg.join("shopstream_sdk_bg.wasm"))?;
+        let glue_sz = sizes(&pkg.join("shopstream_sdk.js"))?;
+        let entry_sz = sizes(&pkg.join("index.js"))?;
+        eprintln!(
+            "xtask: sdk-wasm/pkg built: wasm {} B ({} B gzip-9), glue {} B ({} B gzip-9), entry {} B ({} B gzip-9)",
+            wasm_sz.0, wasm_sz.1, glue_sz.0, glue_sz.1, entry_sz.0, entry_sz.1
+        );
+        Ok(())
+    }
+
+    fn build_storefront(&self) -> Result<()> {
+        let wasm = self.wasm_build("storefront", "storefront")?;
+        let dist = self.root.join("storefront/dist");
+        let _ = std::fs::remove_dir_all(&dist);
+        self.bindgen_and_opt(&wasm, &dist, "storefront")?;
+        std::fs::copy(self.root.join("storefront/index.html"), dist.join("index.html"))?;
+        copy_dir(&self.root.join("storefront/static"), &dist)?;
+        copy_dir(&self.root.join("sdk-wasm/pkg"), &dist.join("sdk"))?;
+        eprintln!("xtask: storefront built into {}", dist.display());
+        Ok(())
+    }
+
+    fn package_version(&self) -> Result<String> {
+        let manifest = std::fs::read_to_string(self.root.join("Cargo.toml"))?;
+        let section = manifest.split("[workspace.package]").nth(1).context("no [workspace.package]")?;
+        let line = section.lines().find(|l| l.starts_with("version")).context("no version")?;
+        Ok(line.split('"').nth(1).context("bad version")?.to_string())
+    }
+
+    // ---- the two README commands -----------------------------------------------------------------
+
+    fn demo(&self, serve_args: &[String]) -> Result<()> {
+        self.setup()?;
+        self.build_sdk()?;
+        self.build_storefront()?;
+        step("building the shopstream server (release)");
+        run(Command::new(cargo()).args(["build", "--release", "-p", "shopstream"]).current_dir(&self.root))?;
+        let bin = self.target.join("release/shopstream");
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--site", "storefront/dist", "--data", ".shopstream/data"]).args(serve_args);
+        cmd.current_dir(&self.root);
+        eprintln!("xtask: starting the local stack; stop it with Ctrl-C");
+        run(&mut cmd)
+    }
+
+    fn test(&self) -> Result<()> {
+        let started = Instant::now();
+        self.setup()?;
+        let mut tally = Tally::default();
+        step("Rust tests (cargo test --workspace, less the storefront: it is browser-only)");
+        let rust_ok = tally.run(Command::new(cargo()).args(["test", "--workspace", "--exclude", "storefront"]).current_dir(&self.root))?;
+
+        self.build_sdk()?;
+        self.build_storefront()?;
+        step("browser tests (node --test e2e/, headless Debian Chromium)");
+        let mut node = Command::new("node");
+        node.args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
+            .current_dir(self.root.join("e2e"))
+            .env("SHOPSTREAM_BIN", self.target.join("debug/shopstream"))
+            .env("SHOPSTREAM_SITE", self.root.join("storefront/dist"))
+            .env("SHOPSTREAM_SDK_PKG", self.root.join("sdk-wasm/pkg"))
+            .env("CHROMIUM", "/usr/bin/chromium")
+            .arg("tests/");
+        let node_ok = tally.run(&mut node)?;
+
+        eprintln!("xtask: all tests took {:.0?}", started.elapsed());
+        println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+        if !rust_ok || !node_ok || tally.failed > 0 {
+            bail!("some tests failed");
+        }
+        if tally.passed == 0 {
+            bail!("no test ran");
+        }
+        Ok(())
+    }
+}
+
+/// Counts passed and failed tests from cargo's and node's (TAP) summaries while echoing the output.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    fn run(&mut self, cmd: &mut Command) -> Result<bool> {
+        let mut child = cmd.stdout(Stdio::piped()).spawn().with_context(|| format!("spawn {cmd:?}"))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut out = std::io::stdout();
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            writeln!(out, "{line}")?;
+            self.read(&line);
+        }
+        Ok(child.wait()?.success())
+    }
+
+    fn read(&mut self, line: &str) {
+        // cargo: "test result: ok. 8 passed; 0 failed; 0 ignored; ..."
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(';') {
+                let words: Vec<&str> = part.split_whitespace().collect();
+                if let [.., n, kind] = words[..] {
+                    let n: u64 = n.parse().unwrap_or(0);
+                    match kind {
+                        "passed" => self.passed += n,
+                        "failed" => self.failed += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        // node --test-reporter=tap: "# pass 3" / "# fail 0" (the run's closing summary)
+        if let Some(n) = line.strip_prefix("# pass ") {
+            self.passed += n.trim().parse::<u64>().unwrap_or(0);
+        }
+        if let Some(n) = line.strip_prefix("# fail ") {
+            self.failed += n.trim().parse::<u64>().unwrap_or(0);
+        }
+    }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+fn step(what: &str) {
+    eprintln!("xtask: {what}");
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("cannot run {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn capture(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn apt_install(packages: &[&str]) -> Result<()> {
+    step(&format!("installing Debian packages {packages:?}"));
+    let root = capture("id", &["-u"]).is_some_and(|u| u.trim() == "0");
+    let apt = |args: &[&str]| {
+        let mut c = if root { Command::new("apt-get") } else { let mut c = Command::new("sudo"); c.arg("apt-get"); c };
+        c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        run(&mut c)
+    };
+    apt(&["update", "-q"])?;
+    let mut install = vec!["install", "-y", "-q", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    apt(&install)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// (raw bytes, gzip -9 bytes) of a file.
+fn sizes(path: &Path) -> Result<(usize, usize)> {
+    let mut raw = Vec::new();
+    std::fs::File::open(path)?.read_to_end(&mut raw)?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&raw)?;
+    Ok((raw.len(), gz.finish()?.len()))
+}

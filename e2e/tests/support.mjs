@@ -1,0 +1,75 @@
+// Shared helpers: start the real `shopstream serve` on a free port with a fresh data dir, launch
+// Debian's headless Chromium through playwright-core (it never downloads a browser), read the store.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export const BIN = required("SHOPSTREAM_BIN");
+export const SITE = required("SHOPSTREAM_SITE");
+export const SDK_PKG = required("SHOPSTREAM_SDK_PKG");
+
+function required(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the browser tests through \`cargo xtask test\``);
+  return v;
+}
+
+/** Starts `shopstream serve`; resolves with {url, data, stop}. */
+export async function startServer() {
+  const data = mkdtempSync(join(tmpdir(), "shopstream-e2e-"));
+  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data", data, "--site", SITE], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${stderr}`)), 15000);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/http:\/\/127\.0\.0\.1:\d+\//);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[0]);
+      }
+    });
+    child.on("exit", (code) => reject(new Error(`server exited with ${code}:\n${stderr}`)));
+  });
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+    rmSync(data, { recursive: true, force: true });
+  };
+  return { url, data, stop };
+}
+
+/** The stored events, via the `shopstream events` command (JSON lines, oldest first). */
+export function storedEvents(data) {
+  const out = execFileSync(BIN, ["events", "--data", data], { encoding: "utf8" });
+  return out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** Polls the store until `predicate(events)` holds or the deadline passes; returns the events. */
+export async function waitForEvents(data, predicate, timeoutMs = 10000) {
+  const deadline = Date.now() + timeoutMs;
+  let events = [];
+  while (Date.now() < deadline) {
+    events = storedEvents(data);
+    if (predicate(events)) return events;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return events;
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}

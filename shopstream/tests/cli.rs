@@ -1,0 +1,158 @@
+//! The `shopstream` command line as a contract: flags and defaults, clear errors, and durability
+//! across `kill -9`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use event_schema::Timestamp;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_shopstream");
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shopstream-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn shopstream(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run shopstream")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Starts `serve` on a free port; returns the child and its address once it listens.
+fn serve(data: &PathBuf) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .args(["--site", "/nonexistent"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect(&line).to_string();
+    (child, addr)
+}
+
+/// A minimal HTTP/1.1 exchange (no client crate needed): returns (status, body).
+fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    s.write_all(body).unwrap();
+    let mut response = String::new();
+    s.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    (status, body)
+}
+
+fn now() -> String {
+    Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64).to_rfc3339()
+}
+
+fn event(i: u32, kind: &str, properties: Value) -> Value {
+    json!({
+        "event_id": format!("019ab2c4-7e10-7000-8000-{i:012x}"), "type": kind, "occurred_at": now(),
+        "anonymous_id": "anon-1", "session_id": "sess-1", "properties": properties
+    })
+}
+
+#[test]
+fn help_states_the_defaults() {
+    let o = shopstream(&["serve", "--help"]);
+    assert!(o.status.success());
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("--addr") && help.contains("[default: 127.0.0.1:8080]"), "{help}");
+    assert!(help.contains("--data <DIR>") && help.contains("[default: .shopstream/data]"), "{help}");
+    let o = shopstream(&["events", "--help"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("[default: .shopstream/data]"));
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error_not_a_panic() {
+    let o = shopstream(&["serve", "--adress", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("unexpected argument '--adress'"), "{}", stderr(&o));
+    let o = shopstream(&["serve", "--addr", "not-an-address"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("invalid value 'not-an-address'"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let data = temp_dir("port");
+    let o = Command::new(BIN).args(["serve", "--addr", &addr, "--data"]).arg(&data).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("in use"), "{err}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn an_unwritable_data_dir_is_a_clear_error() {
+    let file = temp_dir("file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let data = file.join("data");
+    let o = Command::new(BIN).args(["serve", "--addr", "127.0.0.1:0", "--data"]).arg(&data).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("cannot use data directory") && err.contains("cannot create the data directory"), "{err}");
+    let o = Command::new(BIN).args(["events", "--data"]).arg(temp_dir("empty")).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does not exist"), "{}", stderr(&o));
+}
+
+#[test]
+fn acknowledged_events_survive_kill_9_and_print_oldest_first() {
+    let data = temp_dir("kill9");
+    let (mut child, addr) = serve(&data);
+    assert_eq!(request(&addr, "GET", "/healthz", b"").0, 200);
+    let batch = json!({"schema_version": 1, "sent_at": now(), "events": [
+        event(1, "page_view", json!({})),
+        event(2, "product_view", json!({"sku": "sku-1", "price": 9.5, "currency": "EUR"})),
+        event(3, "add_to_cart", json!({"sku": "sku-1", "quantity": 0})),
+        event(4, "add_to_cart", json!({"sku": "sku-1", "quantity": 2})),
+    ]});
+    let (status, body) = request(&addr, "POST", "/v1/events", &serde_json::to_vec(&batch).unwrap());
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["accepted"], 3);
+    assert_eq!(answer["rejected"][0]["index"], 2);
+    assert_eq!(answer["rejected"][0]["errors"][0]["path"], "properties.quantity");
+
+    child.kill().unwrap(); // SIGKILL: no shutdown, no flush
+    child.wait().unwrap();
+
+    let o = Command::new(BIN).args(["events", "--data"]).arg(&data).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Value> =
+        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let types: Vec<&str> = lines.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["page_view", "product_view", "add_to_cart"]);
+    assert_eq!(lines[1]["properties"]["price"], 9.5);
+    assert_eq!(lines[2]["properties"]["quantity"], 2);
+    assert_eq!(lines[2]["event_id"], "019ab2c4-7e10-7000-8000-000000000004");
+    assert!(lines.iter().all(|e| e["received_at"].is_string()));
+
+    // A restart on the same directory keeps appending after what was there.
+    let (mut child, addr) = serve(&data);
+    let batch = json!({"schema_version": 1, "sent_at": now(), "events": [event(5, "search", json!({"query": "socks"}))]});
+    assert_eq!(request(&addr, "POST", "/v1/events", &serde_json::to_vec(&batch).unwrap()).0, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let o = Command::new(BIN).args(["events", "--data"]).arg(&data).output().unwrap();
+    let last = String::from_utf8_lossy(&o.stdout).lines().last().map(String::from).unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["type"], "search");
+}

@@ -1,0 +1,112 @@
+//! The invariants ARCHITECTURE.md states, checked on the real dependency graph (`cargo tree`, which
+//! resolves features per package as a build of that package would) and on the sources.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Every crate in `package`'s normal (non-dev, non-build) dependency tree, by name.
+fn deps(package: &str, target: Option<&str>) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+        .current_dir(root());
+    if let Some(t) = target {
+        cmd.args(["--target", t]);
+    }
+    let out = cmd.output().expect("cargo tree");
+    assert!(out.status.success(), "cargo tree -p {package}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn assert_none(package: &str, names: &[String], forbidden: &[&str]) {
+    let bad: Vec<&String> =
+        names.iter().filter(|n| forbidden.iter().any(|f| n.as_str() == *f || (f.ends_with('*') && n.starts_with(&f[..f.len() - 1])))).collect();
+    assert!(bad.is_empty(), "{package} must not depend on {bad:?}");
+}
+
+const AWS_AND_LAMBDA: &[&str] = &["aws-*", "lambda_*", "lambda-*"];
+const WASM: &[&str] = &["wasm-bindgen", "js-sys", "web-sys", "leptos"];
+
+#[test]
+fn the_schema_does_no_io_and_its_core_pulls_in_nothing() {
+    let with_json = deps("event-schema", None);
+    assert_none("event-schema", &with_json, &["tokio", "rusqlite", "axum", "hyper", "http", "reqwest"]);
+    assert_none("event-schema", &with_json, AWS_AND_LAMBDA);
+    assert_none("event-schema", &with_json, WASM);
+    // The tracker's build of the schema: no serde, no JSON, nothing at all besides the crate.
+    let sdk = deps("shopstream-sdk", Some("wasm32-unknown-unknown"));
+    assert!(sdk.iter().any(|n| n == "event-schema") && sdk.iter().any(|n| n == "wasm-bindgen"), "{sdk:?}");
+    assert_none("shopstream-sdk", &sdk, &["serde", "serde_json", "serde_core", "thiserror"]);
+}
+
+#[test]
+fn the_ingest_domain_knows_nothing_of_http_aws_lambda_or_storage() {
+    let d = deps("ingest-domain", None);
+    assert!(d.iter().any(|n| n == "event-schema"), "the tree was read: {d:?}");
+    assert_none("ingest-domain", &d, AWS_AND_LAMBDA);
+    assert_none("ingest-domain", &d, &["axum", "hyper", "http", "tower", "tokio", "rusqlite"]);
+    assert_none("ingest-domain", &d, WASM);
+}
+
+#[test]
+fn the_http_layer_knows_nothing_of_aws_lambda_or_storage() {
+    let d = deps("ingest-http", None);
+    assert!(d.iter().any(|n| n == "axum"), "the tree was read: {d:?}");
+    assert_none("ingest-http", &d, AWS_AND_LAMBDA);
+    assert_none("ingest-http", &d, &["rusqlite"]);
+    assert_none("ingest-http", &d, WASM);
+}
+
+#[test]
+fn only_the_browser_crates_know_wasm_bindgen() {
+    for package in ["event-schema", "ingest-domain", "ingest-http", "sqlite-store", "shopstream"] {
+        assert_none(package, &deps(package, None), WASM);
+    }
+    let storefront = deps("storefront", Some("wasm32-unknown-unknown"));
+    assert_none("storefront", &storefront, &["ingest-domain", "ingest-http", "sqlite-store", "tokio", "rusqlite"]);
+    assert_none("storefront", &storefront, AWS_AND_LAMBDA);
+}
+
+#[test]
+fn libraries_never_read_the_environment() {
+    // Binaries (`main.rs`) read config; library sources must not.
+    let libs = ["event-schema/src", "edge-ingest/domain/src", "edge-ingest/http/src", "edge-ingest/sqlite-store/src", "shopstream/src/lib.rs", "sdk-wasm/src", "storefront/src/lib.rs"];
+    let mut offenders = Vec::new();
+    for lib in libs {
+        for file in rust_files(&root().join(lib)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for pattern in ["env::var", "env::vars", "std::env::args", "option_env!(\"AWS"] {
+                if text.contains(pattern) {
+                    offenders.push(format!("{} uses {pattern}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:?}");
+}
+
+fn rust_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            out.extend(rust_files(&p));
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+    out
+}
