@@ -44,6 +44,9 @@ fn main() -> Result<()> {
 struct Workspace {
     root: PathBuf,
     target: PathBuf,
+    /// Tools installed by `setup` that cargo builds (wasm-bindgen-cli): `$SHOPSTREAM_CACHE` or
+    /// `~/.cache/shopstream`, outside the clone so a kept machine reuses them.
+    tools: PathBuf,
 }
 
 impl Workspace {
@@ -59,7 +62,15 @@ impl Workspace {
         }
         let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
         let target = PathBuf::from(meta["target_directory"].as_str().context("no target_directory")?);
-        Ok(Workspace { root, target })
+        let cache = match std::env::var_os("SHOPSTREAM_CACHE") {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?).join(".cache/shopstream"),
+        };
+        Ok(Workspace { root, target, tools: cache.join("tools") })
+    }
+
+    fn wasm_bindgen(&self) -> PathBuf {
+        self.tools.join("bin/wasm-bindgen")
     }
 
     fn npm_bin(&self, tool: &str) -> PathBuf {
@@ -77,11 +88,13 @@ impl Workspace {
         }
 
         let wanted = self.locked_version("wasm-bindgen")?;
-        let have = capture("wasm-bindgen", &["--version"]).unwrap_or_default();
+        let have = capture(&self.wasm_bindgen().to_string_lossy(), &["--version"]).unwrap_or_default();
         if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
             step(&format!("installing wasm-bindgen-cli {wanted} (matches Cargo.lock; takes a few minutes once)"));
             // No --locked: the CLI's shipped lockfile pins a crate the registry no longer serves.
-            run(Command::new(cargo()).args(["install", "wasm-bindgen-cli", "--version", &wanted]))?;
+            run(Command::new(cargo())
+                .args(["install", "wasm-bindgen-cli", "--version", &wanted, "--root"])
+                .arg(&self.tools))?;
         }
 
         if capture("node", &["--version"]).is_none() || capture("npm", &["--version"]).is_none() {
@@ -123,7 +136,7 @@ impl Workspace {
     /// wasm-bindgen (web target) then wasm-opt -Oz from npm's binaryen (Debian's corrupts the output).
     fn bindgen_and_opt(&self, wasm: &Path, out_dir: &Path, stem: &str) -> Result<()> {
         std::fs::create_dir_all(out_dir)?;
-        run(Command::new("wasm-bindgen").arg("--target").arg("web").arg("--no-typescript").arg("--out-dir").arg(out_dir).arg(wasm))?;
+        run(Command::new(self.wasm_bindgen()).arg("--target").arg("web").arg("--no-typescript").arg("--out-dir").arg(out_dir).arg(wasm))?;
         let bg = out_dir.join(format!("{stem}_bg.wasm"));
         run(Command::new(self.npm_bin("wasm-opt")).arg("-Oz").arg(&bg).arg("-o").arg(&bg))?;
         Ok(())

@@ -12,7 +12,7 @@ fn root() -> PathBuf {
 fn deps(package: &str, target: Option<&str>) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["tree", "--offline", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
+    cmd.args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
         .current_dir(root());
     if let Some(t) = target {
         cmd.args(["--target", t]);
