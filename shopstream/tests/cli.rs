@@ -156,3 +156,16 @@ fn acknowledged_events_survive_kill_9_and_print_oldest_first() {
     let last = String::from_utf8_lossy(&o.stdout).lines().last().map(String::from).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&last).unwrap()["type"], "search");
 }
+
+#[test]
+fn the_curl_example_posts_a_batch_that_is_accepted_whole() {
+    let data = temp_dir("example");
+    let (mut child, addr) = serve(&data);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/post-batch.sh");
+    let o = Command::new("bash").arg(script).arg(format!("http://{addr}")).output().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answer: Value = serde_json::from_slice(&o.stdout).expect("the ingest's JSON answer");
+    assert_eq!(answer, json!({"accepted": 2, "rejected": []}));
+}

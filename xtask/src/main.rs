@@ -22,13 +22,13 @@ fn main() -> Result<()> {
     let rest = args.get(1..).unwrap_or_default();
     let ws = Workspace::locate()?;
     match args.first().map(String::as_str) {
-        Some("setup") => ws.setup(),
+        Some("setup") => ws.setup(Browser::Install),
         Some("sdk") => {
-            ws.setup()?;
+            ws.setup(Browser::Skip)?;
             ws.build_sdk()
         }
         Some("build") => {
-            ws.setup()?;
+            ws.setup(Browser::Skip)?;
             ws.build_sdk()?;
             ws.build_storefront()
         }
@@ -39,6 +39,13 @@ fn main() -> Result<()> {
             std::process::exit(2);
         }
     }
+}
+
+/// Whether `setup` installs Chromium (only the browser tests need it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Browser {
+    Install,
+    Skip,
 }
 
 struct Workspace {
@@ -79,7 +86,7 @@ impl Workspace {
 
     // ---- setup ---------------------------------------------------------------------------------
 
-    fn setup(&self) -> Result<()> {
+    fn setup(&self, browser: Browser) -> Result<()> {
         let started = Instant::now();
         let installed = capture("rustup", &["target", "list", "--installed"]).unwrap_or_default();
         if !installed.lines().any(|l| l.trim() == WASM_TARGET) {
@@ -109,7 +116,9 @@ impl Workspace {
             std::fs::write(&stamp, &lock_bytes)?;
         }
 
-        if !Path::new("/usr/bin/chromium").exists() || !Path::new("/usr/bin/chromedriver").exists() {
+        if browser == Browser::Install
+            && (!Path::new("/usr/bin/chromium").exists() || !Path::new("/usr/bin/chromedriver").exists())
+        {
             apt_install(&["chromium", "chromium-driver"])?;
         }
         eprintln!("xtask: setup ok ({:.0?})", started.elapsed());
@@ -187,7 +196,7 @@ impl Workspace {
     // ---- the two README commands -----------------------------------------------------------------
 
     fn demo(&self, serve_args: &[String]) -> Result<()> {
-        self.setup()?;
+        self.setup(Browser::Skip)?;
         self.build_sdk()?;
         self.build_storefront()?;
         step("building the shopstream server (release)");
@@ -202,7 +211,7 @@ impl Workspace {
 
     fn test(&self) -> Result<()> {
         let started = Instant::now();
-        self.setup()?;
+        self.setup(Browser::Install)?;
         let mut tally = Tally::default();
         step("Rust tests (cargo test --workspace, less the storefront: it is browser-only)");
         let rust_ok = tally.run(Command::new(cargo()).args(["test", "--workspace", "--exclude", "storefront"]).current_dir(&self.root))?;
