@@ -68,13 +68,17 @@ impl Timestamp {
                     return None;
                 }
                 let m = oh * 60 + om;
-                if *sign == b'-' { -m } else { m }
+                if *sign == b'-' {
+                    -m
+                } else {
+                    m
+                }
             }
             _ => return None,
         };
         // A leap second is folded onto the next second's start (RFC 3339 allows 60).
-        let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-            - offset_minutes * 60;
+        let secs =
+            days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offset_minutes * 60;
         Some(Timestamp(secs * 1000 + millis))
     }
 

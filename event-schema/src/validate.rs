@@ -230,10 +230,7 @@ fn envelope_error(path: &str, problem: Problem) -> BatchError {
 
 /// Validates one event from its JSON text (size limit included). On failure returns the `event_id`
 /// as sent (if any) and every problem found.
-pub fn validate_raw_event(
-    json: &str,
-    opts: &ValidationOptions,
-) -> Result<Event, (Option<String>, Vec<FieldError>)> {
+pub fn validate_raw_event(json: &str, opts: &ValidationOptions) -> Result<Event, (Option<String>, Vec<FieldError>)> {
     if json.len() > MAX_EVENT_BYTES {
         let v: Option<Value> = serde_json::from_str(json).ok();
         let id = v.as_ref().and_then(event_id_as_sent);
@@ -308,21 +305,18 @@ pub fn validate_event(v: &Value, opts: &ValidationOptions) -> Result<Event, Vec<
 
 fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> {
     Some(match t {
-        EventType::PageView => EventBody::PageView(PageView {
-            name: opt(cx, p, "name", text),
-            category: opt(cx, p, "category", text),
-        }),
+        EventType::PageView => {
+            EventBody::PageView(PageView { name: opt(cx, p, "name", text), category: opt(cx, p, "category", text) })
+        }
         EventType::ProductListView => EventBody::ProductListView(ProductListView {
             list_id: opt(cx, p, "list_id", id),
             category: opt(cx, p, "category", text),
-            products: opt(cx, p, "products", |cx, v| list(cx, v, MAX_ARRAY_LEN, 0, product))
-                .unwrap_or_default(),
+            products: opt(cx, p, "products", |cx, v| list(cx, v, MAX_ARRAY_LEN, 0, product)).unwrap_or_default(),
         }),
         EventType::ProductView => EventBody::ProductView(product_fields(cx, p)?),
-        EventType::Search => EventBody::Search(Search {
-            query: req(cx, p, "query", text)?,
-            results: opt(cx, p, "results", count),
-        }),
+        EventType::Search => {
+            EventBody::Search(Search { query: req(cx, p, "query", text)?, results: opt(cx, p, "results", count) })
+        }
         EventType::AddToCart | EventType::RemoveFromCart => {
             let change = CartChange { cart_id: opt(cx, p, "cart_id", id), product: product_fields(cx, p)? };
             if t == EventType::AddToCart {
@@ -513,12 +507,7 @@ fn field<'v>(o: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
     o.get(key).filter(|v| !v.is_null())
 }
 
-fn req<T>(
-    cx: &mut Cx,
-    o: &Map<String, Value>,
-    key: &str,
-    f: impl FnOnce(&mut Cx, &Value) -> Option<T>,
-) -> Option<T> {
+fn req<T>(cx: &mut Cx, o: &Map<String, Value>, key: &str, f: impl FnOnce(&mut Cx, &Value) -> Option<T>) -> Option<T> {
     cx.key(key, |cx| match field(o, key) {
         None => {
             cx.err(Problem::Missing);
@@ -528,12 +517,7 @@ fn req<T>(
     })
 }
 
-fn opt<T>(
-    cx: &mut Cx,
-    o: &Map<String, Value>,
-    key: &str,
-    f: impl FnOnce(&mut Cx, &Value) -> Option<T>,
-) -> Option<T> {
+fn opt<T>(cx: &mut Cx, o: &Map<String, Value>, key: &str, f: impl FnOnce(&mut Cx, &Value) -> Option<T>) -> Option<T> {
     cx.key(key, |cx| field(o, key).and_then(|v| f(cx, v)))
 }
 

@@ -50,13 +50,13 @@ fn every_invalid_fixture_reports_the_expected_paths_and_codes() {
     let opts = options();
     for path in json_files("invalid") {
         let body = fs::read(&path).unwrap();
-        let expect: Value =
-            serde_json::from_slice(&fs::read(path.with_extension("expect.json")).unwrap()).unwrap();
+        let expect: Value = serde_json::from_slice(&fs::read(path.with_extension("expect.json")).unwrap()).unwrap();
         let name = path.display();
         match validate_batch(&body, &opts) {
             Err(BatchError::NotJson(_)) => assert_eq!(expect["not_json"], json!(true), "{name}"),
             Err(BatchError::Envelope(errors)) => {
-                let got: Vec<Value> = errors.iter().map(|e| json!({"path": e.path, "code": e.problem.code()})).collect();
+                let got: Vec<Value> =
+                    errors.iter().map(|e| json!({"path": e.path, "code": e.problem.code()})).collect();
                 assert_eq!(Value::Array(got), expect["batch_errors"], "{name}");
             }
             Err(e) => panic!("{name}: unexpected {e:?}"),

@@ -145,9 +145,8 @@ fn array_lengths() {
     };
     assert_eq!(problem(purchase(MAX_LINE_ITEMS)), None);
     assert_eq!(problem(purchase(MAX_LINE_ITEMS + 1)), at("properties.items", "too_many"));
-    let skus = |n: usize| {
-        event(1, "recommendation_impression", json!({"recommendation_id": "r", "skus": vec!["s"; n]}))
-    };
+    let skus =
+        |n: usize| event(1, "recommendation_impression", json!({"recommendation_id": "r", "skus": vec!["s"; n]}));
     assert_eq!(problem(skus(MAX_ARRAY_LEN)), None);
     assert_eq!(problem(skus(MAX_ARRAY_LEN + 1)), at("properties.skus", "too_many"));
     let free = |n: usize| event(1, "custom", json!({"name": "n", "list": vec![1; n]}));
@@ -244,8 +243,8 @@ fn garbage_never_panics() {
     for body in [&b""[..], b"null", b"[]", b"{}", b"\xff\xfe", b"{\"events\": null}", b"{\"schema_version\": \"1\"}"] {
         let _ = validate_batch(body, &opts());
     }
-    let e = validate_event(&json!({"event_id": 5, "type": [], "occurred_at": {}, "properties": 3}), &opts())
-        .unwrap_err();
+    let e =
+        validate_event(&json!({"event_id": 5, "type": [], "occurred_at": {}, "properties": 3}), &opts()).unwrap_err();
     let paths: Vec<_> = e.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(paths, ["event_id", "type", "occurred_at", "anonymous_id", "session_id", "properties"]);
 }

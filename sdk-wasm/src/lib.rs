@@ -101,29 +101,34 @@ pub fn track(event_type: &str, properties: JsValue) {
         warn("shopstream: unknown event type, event dropped:", &JsValue::from_str(event_type));
         return;
     };
-    let flush_now = TRACKER.with_borrow_mut(|t| {
+    // What to do after queueing: send now, arm the timer (with its delay), or nothing.
+    enum Next {
+        FlushNow,
+        ArmTimer(u32),
+        Wait,
+    }
+    let next = TRACKER.with_borrow_mut(|t| {
         let Some(t) = t.as_mut() else {
             warn("shopstream: track() before init(), event dropped:", &JsValue::from_str(event_type));
-            return None;
+            return Next::Wait;
         };
         let event = build_event(t, kind, properties);
         t.queue.push(event.into());
         if t.queue.len() as u32 >= t.flush_at {
-            return Some(true);
-        }
-        if !t.timer_armed {
+            Next::FlushNow
+        } else if !t.timer_armed {
             t.timer_armed = true;
-            return Some(false);
+            Next::ArmTimer(t.flush_interval_ms)
+        } else {
+            Next::Wait
         }
-        None
     });
-    match flush_now {
-        Some(true) => drop(flush()),
-        Some(false) => {
-            let ms = TRACKER.with_borrow(|t| t.as_ref().map_or(DEFAULT_FLUSH_INTERVAL_MS, |t| t.flush_interval_ms));
+    match next {
+        Next::FlushNow => drop(flush()),
+        Next::ArmTimer(ms) => {
             set_timeout(&Closure::once_into_js(|| drop(flush())), ms);
         }
-        None => {}
+        Next::Wait => {}
     }
 }
 
@@ -264,7 +269,6 @@ fn format_uuid(b: &[u8; 16]) -> String {
     }
     s
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -148,7 +148,8 @@ fn acknowledged_events_survive_kill_9_and_print_oldest_first() {
 
     // A restart on the same directory keeps appending after what was there.
     let (mut child, addr) = serve(&data);
-    let batch = json!({"schema_version": 1, "sent_at": now(), "events": [event(5, "search", json!({"query": "socks"}))]});
+    let batch =
+        json!({"schema_version": 1, "sent_at": now(), "events": [event(5, "search", json!({"query": "socks"}))]});
     assert_eq!(request(&addr, "POST", "/v1/events", &serde_json::to_vec(&batch).unwrap()).0, 200);
     child.kill().unwrap();
     child.wait().unwrap();

@@ -94,6 +94,11 @@ impl Workspace {
             run(Command::new("rustup").args(["target", "add", WASM_TARGET]))?;
         }
 
+        if capture(&cargo(), &["fmt", "--version"]).is_none() {
+            step("installing rustfmt");
+            run(Command::new("rustup").args(["component", "add", "rustfmt"]))?;
+        }
+
         let wanted = self.locked_version("wasm-bindgen")?;
         let have = capture(&self.wasm_bindgen().to_string_lossy(), &["--version"]).unwrap_or_default();
         if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
@@ -145,7 +150,13 @@ impl Workspace {
     /// wasm-bindgen (web target) then wasm-opt -Oz from npm's binaryen (Debian's corrupts the output).
     fn bindgen_and_opt(&self, wasm: &Path, out_dir: &Path, stem: &str) -> Result<()> {
         std::fs::create_dir_all(out_dir)?;
-        run(Command::new(self.wasm_bindgen()).arg("--target").arg("web").arg("--no-typescript").arg("--out-dir").arg(out_dir).arg(wasm))?;
+        run(Command::new(self.wasm_bindgen())
+            .arg("--target")
+            .arg("web")
+            .arg("--no-typescript")
+            .arg("--out-dir")
+            .arg(out_dir)
+            .arg(wasm))?;
         let bg = out_dir.join(format!("{stem}_bg.wasm"));
         run(Command::new(self.npm_bin("wasm-opt")).arg("-Oz").arg(&bg).arg("-o").arg(&bg))?;
         Ok(())
@@ -212,9 +223,13 @@ impl Workspace {
     fn test(&self) -> Result<()> {
         let started = Instant::now();
         self.setup(Browser::Install)?;
+        step("formatting (cargo fmt --check)");
+        run(Command::new(cargo()).args(["fmt", "--all", "--check"]).current_dir(&self.root))?;
         let mut tally = Tally::default();
         step("Rust tests (cargo test --workspace, less the storefront: it is browser-only)");
-        let rust_ok = tally.run(Command::new(cargo()).args(["test", "--workspace", "--exclude", "storefront"]).current_dir(&self.root))?;
+        let rust_ok = tally.run(
+            Command::new(cargo()).args(["test", "--workspace", "--exclude", "storefront"]).current_dir(&self.root),
+        )?;
 
         self.build_sdk()?;
         self.build_storefront()?;
@@ -311,7 +326,13 @@ fn apt_install(packages: &[&str]) -> Result<()> {
     step(&format!("installing Debian packages {packages:?}"));
     let root = capture("id", &["-u"]).is_some_and(|u| u.trim() == "0");
     let apt = |args: &[&str]| {
-        let mut c = if root { Command::new("apt-get") } else { let mut c = Command::new("sudo"); c.arg("apt-get"); c };
+        let mut c = if root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        };
         c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         run(&mut c)
     };

@@ -12,8 +12,7 @@ fn root() -> PathBuf {
 fn deps(package: &str, target: Option<&str>) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"])
-        .current_dir(root());
+    cmd.args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"]).current_dir(root());
     if let Some(t) = target {
         cmd.args(["--target", t]);
     }
@@ -29,8 +28,12 @@ fn deps(package: &str, target: Option<&str>) -> Vec<String> {
 }
 
 fn assert_none(package: &str, names: &[String], forbidden: &[&str]) {
-    let bad: Vec<&String> =
-        names.iter().filter(|n| forbidden.iter().any(|f| n.as_str() == *f || (f.ends_with('*') && n.starts_with(&f[..f.len() - 1])))).collect();
+    let bad: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            forbidden.iter().any(|f| n.as_str() == *f || (f.ends_with('*') && n.starts_with(&f[..f.len() - 1])))
+        })
+        .collect();
     assert!(bad.is_empty(), "{package} must not depend on {bad:?}");
 }
 
@@ -80,7 +83,15 @@ fn only_the_browser_crates_know_wasm_bindgen() {
 #[test]
 fn libraries_never_read_the_environment() {
     // Binaries (`main.rs`) read config; library sources must not.
-    let libs = ["event-schema/src", "edge-ingest/domain/src", "edge-ingest/http/src", "edge-ingest/sqlite-store/src", "shopstream/src/lib.rs", "sdk-wasm/src", "storefront/src/lib.rs"];
+    let libs = [
+        "event-schema/src",
+        "edge-ingest/domain/src",
+        "edge-ingest/http/src",
+        "edge-ingest/sqlite-store/src",
+        "shopstream/src/lib.rs",
+        "sdk-wasm/src",
+        "storefront/src/lib.rs",
+    ];
     let mut offenders = Vec::new();
     for lib in libs {
         for file in rust_files(&root().join(lib)) {

@@ -118,11 +118,8 @@ impl Ingest {
         let received_at = self.clock.now();
         let outcome = validate_batch(body, &ValidationOptions::at(received_at))?;
         let sent_at = outcome.sent_at;
-        let enriched: Vec<EnrichedEvent> = outcome
-            .accepted
-            .into_iter()
-            .map(|event| EnrichedEvent { event, received_at, sent_at })
-            .collect();
+        let enriched: Vec<EnrichedEvent> =
+            outcome.accepted.into_iter().map(|event| EnrichedEvent { event, received_at, sent_at }).collect();
         if !enriched.is_empty() {
             self.sink.write(&enriched).await?;
         }

@@ -77,12 +77,14 @@ impl IntoResponse for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"error": "too_large", "reason": format!("the body is larger than {MAX_BATCH_BYTES} bytes"), "limit_bytes": MAX_BATCH_BYTES}),
             ),
-            ApiError::NotJson(reason) => {
-                (StatusCode::BAD_REQUEST, json!({"error": "not_json", "reason": format!("the body is not valid JSON: {reason}")}))
-            }
-            ApiError::BadBody(reason) => {
-                (StatusCode::BAD_REQUEST, json!({"error": "bad_body", "reason": format!("the body could not be read: {reason}")}))
-            }
+            ApiError::NotJson(reason) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "not_json", "reason": format!("the body is not valid JSON: {reason}")}),
+            ),
+            ApiError::BadBody(reason) => (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "bad_body", "reason": format!("the body could not be read: {reason}")}),
+            ),
             ApiError::InvalidBatch(errors) => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": "invalid_batch", "reason": "the batch envelope is invalid", "errors": errors}),

@@ -30,7 +30,11 @@ impl EventSink for MemorySink {
         Ok(())
     }
     async fn ready(&self) -> Result<(), SinkError> {
-        if self.fail { Err(SinkError::new("down", std::io::Error::other("down"))) } else { Ok(()) }
+        if self.fail {
+            Err(SinkError::new("down", std::io::Error::other("down")))
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -116,7 +116,8 @@ impl SqliteEventLog {
     pub fn read_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut stmt = conn.prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows = stmt.query_map(params![after, limit as i64], |r| Ok(StoredEvent { seq: r.get(0)?, json: r.get(1)? }))?;
+        let rows =
+            stmt.query_map(params![after, limit as i64], |r| Ok(StoredEvent { seq: r.get(0)?, json: r.get(1)? }))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
