@@ -1,7 +1,7 @@
 // Shared helpers: start the real `shopstream serve` on a free port with a fresh data dir, launch
 // Debian's headless Chromium through playwright-core (it never downloads a browser), read the store.
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -16,10 +16,10 @@ function required(name) {
   return v;
 }
 
-/** Starts `shopstream serve`; resolves with {url, data, stop}. */
-export async function startServer() {
+/** Starts `shopstream serve` (serving `site`); resolves with {url, data, stop}. */
+export async function startServer(site = SITE) {
   const data = mkdtempSync(join(tmpdir(), "shopstream-e2e-"));
-  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data", data, "--site", SITE], {
+  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data", data, "--site", site], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -47,7 +47,7 @@ export async function startServer() {
 
 /** The stored events, via the `shopstream events` command (JSON lines, oldest first). */
 export function storedEvents(data) {
-  const out = execFileSync(BIN, ["events", "--data", data], { encoding: "utf8" });
+  const out = execFileSync(BIN, ["events", "--data", data], { encoding: "utf8", maxBuffer: 1 << 28 });
   return out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
@@ -72,4 +72,13 @@ export async function launchBrowser() {
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ],
   });
+}
+
+/** A site with only the SDK package under /sdk/ and a blank page that imports it as `window.sdk`. */
+export function sdkTestSite() {
+  const site = mkdtempSync(join(tmpdir(), "shopstream-sdk-site-"));
+  cpSync(SDK_PKG, join(site, "sdk"), { recursive: true });
+  writeFileSync(join(site, "index.html"), `<!doctype html><title>sdk test</title>
+<script type="module">import * as sdk from "/sdk/index.js"; window.sdk = sdk; window.errors = [];</script>`);
+  return site;
 }

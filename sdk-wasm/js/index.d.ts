@@ -1,11 +1,35 @@
-/** Options of {@link init}. */
+/** Options of {@link init}. Sizes are bytes, times milliseconds. */
 export interface InitOptions {
   /** The ingest URL, e.g. `"https://collect.example.com/v1/events"` or `"/v1/events"`. */
   endpoint: string;
-  /** Send when this many events are queued (1..=500, default 20). */
+  /** Send when this many events are waiting (1..=500, default 20). */
   flushAt?: number;
-  /** Send at most this long after the first queued event (ms, default 1000). */
+  /** Send at most this long after an event was queued (1..=600000, default 1000). */
   flushIntervalMs?: number;
+  /** Largest request body (32768..=1048576, default 262144). */
+  maxBatchBytes?: number;
+  /** Events kept waiting at most; beyond it the oldest are dropped and reported (default 20000). */
+  maxQueueEvents?: number;
+  /** Called with every problem: invalid input, events the server rejected or dropped, a full queue. */
+  onError?: (error: TrackerError) => void;
+  /** Also log problems to the console. */
+  debug?: boolean;
+}
+
+/** A problem reported through `onError`; `track()` itself never throws. */
+export interface TrackerError {
+  /** `unknown_event_type`, `wrong_type`, `not_json`, `event_too_large`, `queue_full`, `rejected`, `dropped`, `unauthorized`. */
+  code: string;
+  /** The schema field path, when one field is at fault (`"type"`, `"properties"`). */
+  path?: string;
+  reason: string;
+  /** The event type concerned, when known. */
+  type?: string;
+  /** HTTP status, for server answers. */
+  status?: number;
+  /** For `rejected`: the event and the server's field errors. */
+  event_id?: string;
+  errors?: { path: string; code: string; reason: string }[];
 }
 
 /** The event types of schema version 1. */
@@ -14,9 +38,33 @@ export type EventType =
   | "remove_from_cart" | "checkout_started" | "purchase" | "recommendation_impression"
   | "recommendation_click" | "identify" | "custom";
 
+export interface Product {
+  sku: string;
+  product_id?: string; name?: string; category?: string; brand?: string; variant?: string;
+  price?: number; currency?: string; quantity?: number; coupon?: string; position?: number;
+  url?: string; image_url?: string; cart_id?: string;
+}
+export interface LineItem { sku: string; quantity: number; price: number; name?: string; category?: string; brand?: string }
+export interface Order {
+  order_id: string; revenue: number; currency: string; items: LineItem[];
+  shipping?: number; tax?: number; discount?: number; coupon?: string; affiliation?: string; store_id?: string;
+}
+export interface Checkout { checkout_id?: string; order_id?: string; revenue?: number; currency?: string; items?: LineItem[] }
+
 /** Loads and configures the tracker. Rejects with a clear message on invalid options. */
 export function init(options: InitOptions): Promise<void>;
-/** Queues an event; never throws. Unknown types are dropped with a console warning. */
+/** Queues an event; never throws. Problems are reported through `onError`. */
 export function track(type: EventType, properties?: Record<string, unknown>): void;
-/** Sends all queued events; resolves once the server has answered. */
+/** A `page_view` of the current page. */
+export function page(properties?: { name?: string; category?: string }): void;
+/** Ties this shopper to a user id from now on and records an `identify` event. */
+export function identify(userId: string, traits?: Record<string, unknown>): void;
+/** Forgets the user: new anonymous id and session, no user id. */
+export function reset(): void;
+/** Sends everything queued; resolves when those requests have been answered. */
 export function flush(): Promise<void>;
+export function productViewed(product: Product): void;
+export function productAdded(product: Product): void;
+export function productRemoved(product: Product): void;
+export function checkoutStarted(checkout: Checkout): void;
+export function orderCompleted(order: Order): void;

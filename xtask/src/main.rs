@@ -168,10 +168,11 @@ impl Workspace {
         let _ = std::fs::remove_dir_all(&pkg);
         self.bindgen_and_opt(&wasm, &pkg, "shopstream_sdk")?;
         let js = self.root.join("sdk-wasm/js");
-        for f in ["index.js", "index.d.ts", "README.md"] {
-            std::fs::copy(js.join(f), pkg.join(f)).with_context(|| format!("copy {f}"))?;
-        }
         let version = self.package_version()?;
+        for f in ["index.js", "index.d.ts", "README.md"] {
+            let text = std::fs::read_to_string(js.join(f)).with_context(|| format!("read {f}"))?;
+            std::fs::write(pkg.join(f), text.replace("__VERSION__", &version))?;
+        }
         let manifest = std::fs::read_to_string(js.join("package.json"))?
             .replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{version}\""));
         std::fs::write(pkg.join("package.json"), manifest)?;

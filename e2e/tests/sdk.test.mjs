@@ -1,0 +1,278 @@
+// The tracker's behaviours in real headless Chromium, against the real local server. Server faults
+// (503, 429, 400, network errors) are injected with Playwright's request routing.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, launchBrowser, waitForEvents, storedEvents, sdkTestSite } from "./support.mjs";
+
+let server, browser;
+
+before(async () => {
+  server = await startServer(sdkTestSite());
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh page (fresh storage) with the SDK initialised; `requests` records every ingest POST. */
+async function sdkPage(options = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const requests = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith("/v1/events")) requests.push({ at: Date.now(), body: r.postData() });
+  });
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.sdk);
+  await page.evaluate((o) => window.sdk.init({ endpoint: "/v1/events", ...o, onError: (e) => window.errors.push(e) }), options);
+  return { page, context, requests };
+}
+
+const tag = () => `t${Math.random().toString(36).slice(2, 10)}`;
+const mine = (t) => (events) => events.filter((e) => e.properties.query === t || e.properties.t === t);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** Waits (up to 5 s) for a condition on what the test has observed, e.g. request events. */
+async function until(condition) {
+  for (const deadline = Date.now() + 5000; !condition() && Date.now() < deadline; ) await sleep(20);
+}
+
+test("batches by count: nothing goes before flushAt events wait, then all that wait go together", async () => {
+  const t = tag();
+  const { context, page, requests } = await sdkPage({ flushAt: 5, flushIntervalMs: 600000 });
+  await page.evaluate((t) => { for (let i = 0; i < 4; i++) window.sdk.track("search", { query: t }); }, t);
+  await sleep(400);
+  assert.equal(requests.length, 0, "4 < flushAt: no request yet");
+  await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 5);
+  await until(() => requests.length >= 1);
+  assert.equal(requests.length, 1);
+  assert.equal(JSON.parse(requests[0].body).events.length, 5);
+  await page.evaluate((t) => { for (let i = 0; i < 12; i++) window.sdk.track("search", { query: t }); }, t);
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 17);
+  assert.equal(mine(t)(events).length, 17);
+  await until(() => requests.length >= 2);
+  assert.equal(requests.length, 2, "a burst goes in one request");
+  assert.equal(JSON.parse(requests[1].body).events.length, 12);
+  await context.close();
+});
+
+test("batches by time: a lone event is sent after flushIntervalMs", async () => {
+  const t = tag();
+  const { context, page, requests } = await sdkPage({ flushAt: 500, flushIntervalMs: 300 });
+  const started = Date.now();
+  await page.evaluate((t) => { for (let i = 0; i < 3; i++) window.sdk.track("search", { query: t }); }, t);
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 3);
+  assert.equal(mine(t)(events).length, 3);
+  assert.equal(requests.length, 1, "one request for the three");
+  assert.ok(requests[0].at - started >= 250, "not before the interval");
+  await context.close();
+});
+
+test("batches by bytes: no request body over maxBatchBytes", async () => {
+  const t = tag();
+  const { context, page, requests } = await sdkPage({ flushAt: 500, maxBatchBytes: 32768, flushIntervalMs: 600000 });
+  await page.evaluate((t) => {
+    for (let i = 0; i < 10; i++) window.sdk.track("custom", { name: "big", t, pad: "x".repeat(1000).repeat(1) , more: Array(9).fill("y".repeat(1000)) });
+  }, t);
+  await page.evaluate(() => window.sdk.flush());
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 10);
+  assert.equal(mine(t)(events).length, 10);
+  assert.ok(requests.length >= 4, `${requests.length} requests`);
+  for (const r of requests) assert.ok(Buffer.byteLength(r.body) <= 32768, `${Buffer.byteLength(r.body)} bytes`);
+  await context.close();
+});
+
+test("retries 503 and network errors with the same event ids until stored", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 3 });
+  const attempts = [];
+  await page.route("**/v1/events", async (route) => {
+    attempts.push(JSON.parse(route.request().postData()).events.map((e) => e.event_id));
+    if (attempts.length === 1) return route.fulfill({ status: 503, body: "{}" });
+    if (attempts.length === 2) return route.abort("failed");
+    return route.continue();
+  });
+  await page.evaluate((t) => { for (let i = 0; i < 3; i++) window.sdk.track("search", { query: t }); }, t);
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 3, 15000);
+  assert.equal(mine(t)(events).length, 3);
+  assert.equal(attempts.length, 3);
+  assert.deepEqual(attempts[1], attempts[0], "same ids on the retry");
+  assert.deepEqual(attempts[2], attempts[0]);
+  assert.deepEqual(mine(t)(events).map((e) => e.event_id), attempts[0]);
+  assert.deepEqual(await page.evaluate(() => window.errors), [], "retries are not errors");
+  await context.close();
+});
+
+test("429 with Retry-After waits at least that long", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const at = [];
+  await page.route("**/v1/events", async (route) => {
+    at.push(Date.now());
+    if (at.length === 1) return route.fulfill({ status: 429, headers: { "retry-after": "2" }, body: "{}" });
+    return route.continue();
+  });
+  await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1, 15000);
+  assert.equal(at.length, 2);
+  assert.ok(at[1] - at[0] >= 1950, `retried after ${at[1] - at[0]} ms`);
+  await context.close();
+});
+
+test("a 400 is not retried: the batch is dropped and reported", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 2 });
+  let calls = 0;
+  await page.route("**/v1/events", (route) => { calls++; return route.fulfill({ status: 400, body: "{}" }); });
+  await page.evaluate((t) => { window.sdk.track("search", { query: t }); window.sdk.track("search", { query: t }); }, t);
+  await page.waitForFunction(() => window.errors.length > 0);
+  await sleep(1500);
+  assert.equal(calls, 1, "no retry");
+  const errors = await page.evaluate(() => window.errors);
+  assert.equal(errors[0].code, "dropped");
+  assert.equal(errors[0].status, 400);
+  assert.match(errors[0].reason, /2 event\(s\) dropped/);
+  await context.close();
+});
+
+test("bad input is reported through onError and track() never throws", async () => {
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const threw = await page.evaluate(() => {
+    try {
+      window.sdk.track("no_such_type", {});
+      window.sdk.track("search", 5);
+      window.sdk.track(undefined);
+      const cyclic = {}; cyclic.self = cyclic;
+      window.sdk.track("custom", cyclic);
+      window.sdk.track("product_view", { sku: "s", currency: "euro" });
+      window.sdk.identify(42);
+      return false;
+    } catch { return true; }
+  });
+  assert.equal(threw, false);
+  await page.waitForFunction(() => window.errors.some((e) => e.code === "rejected"));
+  const errors = await page.evaluate(() => window.errors.map(({ code, path, errors }) => ({ code, path, errors })));
+  // identify() reports at once; track() input is checked when the buffer is processed.
+  assert.deepEqual(errors.slice(0, 5).map((e) => [e.code, e.path]), [
+    ["wrong_type", "user_id"],
+    ["unknown_event_type", "type"],
+    ["wrong_type", "properties"],
+    ["unknown_event_type", "type"],
+    ["not_json", "properties"],
+  ]);
+  const rejected = errors.find((e) => e.code === "rejected");
+  assert.equal(rejected.errors[0].path, "properties.currency", "the server's field path reaches onError");
+  await context.close();
+});
+
+test("init rejects invalid options with a clear message", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.sdk);
+  const messages = await page.evaluate(async () => {
+    const out = [];
+    for (const o of [{}, { endpoint: "/v1/events", flushAt: 0 }, { endpoint: "/v1/events", maxBatchBytes: 10 }]) {
+      try { await window.sdk.init(o); out.push("ok"); } catch (e) { out.push(e.message); }
+    }
+    return out;
+  });
+  assert.match(messages[0], /endpoint/);
+  assert.match(messages[1], /flushAt must be an integer from 1 to 500/);
+  assert.match(messages[2], /maxBatchBytes/);
+  await context.close();
+});
+
+test("identify, reset, sessions and the e-commerce helpers", async () => {
+  const { context, page } = await sdkPage({ flushAt: 500 });
+  const anonymousIds = await page.evaluate(() => {
+    const s = window.sdk;
+    const before = localStorage.getItem("shopstream:aid");
+    s.productViewed({ sku: "sku-1", price: 10, currency: "EUR" });
+    s.identify("user-7", { plan: "gold" });
+    s.productAdded({ sku: "sku-1", quantity: 2 });
+    s.productRemoved({ sku: "sku-1" });
+    s.checkoutStarted({ revenue: 10, currency: "EUR" });
+    s.orderCompleted({ order_id: "o-1", revenue: 10, currency: "EUR", items: [{ sku: "sku-1", quantity: 1, price: 10 }] });
+    s.reset();
+    s.page({ name: "after-reset" });
+    return [before, localStorage.getItem("shopstream:aid")];
+  });
+  await page.evaluate(() => window.sdk.flush());
+  const ours = (evs) => evs.filter((e) => anonymousIds.includes(e.anonymous_id));
+  const run = ours(await waitForEvents(server.data, (evs) => ours(evs).length === 7));
+  assert.deepEqual(run.map((e) => e.type),
+    ["product_view", "identify", "add_to_cart", "remove_from_cart", "checkout_started", "purchase", "page_view"]);
+  const [viewed, identify, added, , , purchase, after] = run;
+  assert.equal(viewed.user_id, undefined);
+  assert.equal(identify.user_id, "user-7");
+  assert.deepEqual(identify.properties, { traits: { plan: "gold" } });
+  assert.equal(added.user_id, "user-7");
+  assert.equal(added.properties.quantity, 2);
+  assert.equal(purchase.user_id, "user-7");
+  assert.equal(purchase.properties.order_id, "o-1");
+  assert.equal(added.anonymous_id, viewed.anonymous_id, "identify keeps the anonymous id");
+  assert.equal(added.session_id, viewed.session_id, "one session");
+  assert.notEqual(after.anonymous_id, viewed.anonymous_id, "reset: new anonymous id");
+  assert.notEqual(after.session_id, viewed.session_id, "reset: new session");
+  assert.equal(after.user_id, undefined, "reset: no user id");
+  assert.equal(after.properties.name, "after-reset");
+  await context.close();
+});
+
+test("a session ends after 30 minutes of inactivity", async () => {
+  const t = tag();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(server.url);
+  // The same shopper, idle for 31 minutes: only the timeout can end this session.
+  await page.evaluate(() => {
+    localStorage.setItem("shopstream:aid", "shopper-1");
+    localStorage.setItem("shopstream:session", `old-session|${Date.now() - 31 * 60 * 1000}|shopper-1`);
+  });
+  await page.waitForFunction(() => window.sdk);
+  await page.evaluate(async (t) => {
+    await window.sdk.init({ endpoint: "/v1/events", flushAt: 1 });
+    window.sdk.track("search", { query: t });
+  }, t);
+  const [e] = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1));
+  assert.equal(e.anonymous_id, "shopper-1");
+  assert.notEqual(e.session_id, "old-session");
+  await page.reload();
+  await page.waitForFunction(() => window.sdk);
+  // Planted after the reload: leaving the first page saved that page's session on its way out.
+  await page.evaluate(() => localStorage.setItem("shopstream:session",
+    `recent-session|${Date.now() - 60 * 1000}|${localStorage.getItem("shopstream:aid")}`));
+  await page.evaluate(async (t) => {
+    await window.sdk.init({ endpoint: "/v1/events", flushAt: 1 });
+    window.sdk.track("search", { query: t + "b" });
+  }, t);
+  const [e2] = mine(t + "b")(await waitForEvents(server.data, (evs) => mine(t + "b")(evs).length === 1));
+  assert.equal(e2.session_id, "recent-session", "an active session continues");
+  await context.close();
+});
+
+test("events still queued when the page is left are delivered (pagehide, keepalive)", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 500, flushIntervalMs: 600000 });
+  await page.evaluate((t) => { for (let i = 0; i < 20; i++) window.sdk.track("search", { query: t }); }, t);
+  await page.goto("about:blank");
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 20);
+  assert.equal(mine(t)(events).length, 20);
+  await context.close();
+});
+
+test("a burst of 10,000 track() calls in one task is delivered whole", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({});
+  await page.evaluate((t) => { for (let i = 0; i < 10000; i++) window.sdk.track("search", { query: t, results: i }); }, t);
+  await page.evaluate(() => window.sdk.flush());
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 10000, 30000));
+  assert.equal(events.length, 10000);
+  assert.equal(new Set(events.map((e) => e.event_id)).size, 10000);
+  assert.deepEqual(events.map((e) => e.properties.results), [...Array(10000).keys()], "in order");
+  assert.deepEqual(await page.evaluate(() => window.errors), []);
+  await context.close();
+});

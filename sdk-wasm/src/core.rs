@@ -1,0 +1,593 @@
+//! The tracker's logic, in plain Rust with no JavaScript types, tested natively: the bounded queue,
+//! batching by count and bytes, what a response means (deliver, retry, drop), exponential backoff
+//! with full jitter and `Retry-After`, UUIDv7 and the session timeout. The wasm layer only moves
+//! strings and numbers between this core and the JS shell that does the I/O.
+//!
+//! No `core::fmt`, no serde: the tracker has a size budget. Events are JSON text made by
+//! `JSON.stringify` in the shell; the core concatenates them into a batch body.
+
+use std::collections::VecDeque;
+
+use event_schema::limits::{MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_EVENT_BYTES};
+use event_schema::SCHEMA_VERSION;
+
+/// Send when this many events are waiting (option `flushAt`).
+pub const DEFAULT_FLUSH_AT: u32 = 20;
+/// ...or this long after the first one was queued (option `flushIntervalMs`).
+pub const DEFAULT_FLUSH_INTERVAL_MS: u32 = 1000;
+/// Largest batch body sent (option `maxBatchBytes`); the ingest takes up to `MAX_BATCH_BYTES`.
+pub const DEFAULT_MAX_BATCH_BYTES: u32 = 256 * 1024;
+/// Events kept waiting at most (option `maxQueueEvents`); beyond it the oldest are dropped and
+/// counted. Large enough for a burst of 10,000 `track()` calls.
+pub const DEFAULT_MAX_QUEUE_EVENTS: u32 = 20_000;
+/// Browsers refuse `keepalive` requests once their bodies in flight exceed 64 KiB.
+pub const KEEPALIVE_MAX_BYTES: u32 = 64 * 1024;
+/// First retry waits up to this long (full jitter: uniformly between 0 and the cap)...
+pub const RETRY_BASE_MS: u32 = 1000;
+/// ...doubling per failed attempt, up to this cap.
+pub const RETRY_MAX_MS: u32 = 60_000;
+/// A server's `Retry-After` is honoured up to this long.
+pub const MAX_RETRY_AFTER_MS: u32 = 10 * 60 * 1000;
+/// A session ends after this long without an event (analytics.js and GA use 30 minutes).
+pub const SESSION_TIMEOUT_MS: f64 = 30.0 * 60.0 * 1000.0;
+
+/// Options, validated by [`Config::new`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config {
+    pub flush_at: u32,
+    pub flush_interval_ms: u32,
+    pub max_batch_bytes: u32,
+    pub max_queue_events: u32,
+}
+
+/// Which option is out of range (the shell turns it into a message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    FlushAt,
+    FlushIntervalMs,
+    MaxBatchBytes,
+    MaxQueueEvents,
+}
+
+impl ConfigError {
+    pub fn message(self) -> &'static str {
+        match self {
+            ConfigError::FlushAt => "shopstream init: flushAt must be an integer from 1 to 500",
+            ConfigError::FlushIntervalMs => "shopstream init: flushIntervalMs must be an integer from 1 to 600000",
+            ConfigError::MaxBatchBytes => {
+                "shopstream init: maxBatchBytes must be an integer from 32768 (one event) to 1048576 (the ingest's limit)"
+            }
+            ConfigError::MaxQueueEvents => "shopstream init: maxQueueEvents must be an integer from 1 to 1000000",
+        }
+    }
+}
+
+impl Config {
+    /// `None` means "not given": the default.
+    pub fn new(
+        flush_at: Option<f64>,
+        flush_interval_ms: Option<f64>,
+        max_batch_bytes: Option<f64>,
+        max_queue_events: Option<f64>,
+    ) -> Result<Config, ConfigError> {
+        fn pick(v: Option<f64>, default: u32, min: u32, max: u32, e: ConfigError) -> Result<u32, ConfigError> {
+            match v {
+                None => Ok(default),
+                Some(n) if n.fract() == 0.0 && n >= f64::from(min) && n <= f64::from(max) => Ok(n as u32),
+                Some(_) => Err(e),
+            }
+        }
+        Ok(Config {
+            flush_at: pick(flush_at, DEFAULT_FLUSH_AT, 1, MAX_EVENTS_PER_BATCH as u32, ConfigError::FlushAt)?,
+            flush_interval_ms: pick(
+                flush_interval_ms,
+                DEFAULT_FLUSH_INTERVAL_MS,
+                1,
+                600_000,
+                ConfigError::FlushIntervalMs,
+            )?,
+            max_batch_bytes: pick(
+                max_batch_bytes,
+                DEFAULT_MAX_BATCH_BYTES,
+                MAX_EVENT_BYTES as u32,
+                MAX_BATCH_BYTES as u32,
+                ConfigError::MaxBatchBytes,
+            )?,
+            max_queue_events: pick(
+                max_queue_events,
+                DEFAULT_MAX_QUEUE_EVENTS,
+                1,
+                1_000_000,
+                ConfigError::MaxQueueEvents,
+            )?,
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            flush_at: DEFAULT_FLUSH_AT,
+            flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_queue_events: DEFAULT_MAX_QUEUE_EVENTS,
+        }
+    }
+}
+
+/// What a response means for the batch that was sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Verdict {
+    /// 2xx: stored by the server (events it rejected are reported by the shell from the body).
+    Delivered,
+    /// Network error (status 0), 408, 429 or 5xx: send again after this many ms.
+    RetryIn(u32),
+    /// 401: the auth token is refused (the shell may refresh it once and send again).
+    Unauthorized,
+    /// Any other status: the server will never take this batch; drop it and report.
+    Dropped,
+}
+
+/// One batch on its way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Batch {
+    pub id: u32,
+    pub body: String,
+    pub events: u32,
+}
+
+/// The queue and the delivery state.
+#[derive(Debug)]
+pub struct Pipeline {
+    config: Config,
+    /// Event JSON waiting to be sent, oldest first.
+    waiting: VecDeque<String>,
+    /// Batches sent and not yet answered, by id, with their events (to put back on a retry).
+    in_flight: Vec<(u32, Vec<String>)>,
+    next_batch_id: u32,
+    /// Consecutive failed attempts (resets on a delivery).
+    failures: u32,
+    /// No new batch before this time (ms), after a failure.
+    not_before_ms: f64,
+    /// Events dropped because the queue was full, since the start.
+    pub dropped_overflow: u64,
+}
+
+impl Pipeline {
+    pub fn new(config: Config) -> Self {
+        Pipeline {
+            config,
+            waiting: VecDeque::new(),
+            in_flight: Vec::new(),
+            next_batch_id: 1,
+            failures: 0,
+            not_before_ms: 0.0,
+            dropped_overflow: 0,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Events waiting (not in flight).
+    pub fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Queues one event's JSON. Returns how many old events were dropped to make room (0 or 1).
+    pub fn push(&mut self, event_json: String) -> u32 {
+        let mut dropped = 0;
+        let in_flight: usize = self.in_flight.iter().map(|(_, e)| e.len()).sum();
+        while !self.waiting.is_empty() && self.waiting.len() + in_flight >= self.config.max_queue_events as usize {
+            self.waiting.pop_front();
+            dropped += 1;
+        }
+        self.dropped_overflow += u64::from(dropped);
+        self.waiting.push_back(event_json);
+        dropped
+    }
+
+    /// Drops the `n` oldest waiting events.
+    pub fn discard_oldest(&mut self, n: usize) {
+        let n = n.min(self.waiting.len());
+        self.waiting.drain(..n);
+    }
+
+    /// Whether enough is waiting to send now without waiting for the timer.
+    pub fn full_batch_waiting(&self) -> bool {
+        self.waiting.len() >= self.config.flush_at as usize
+    }
+
+    /// Whether a failure's backoff still holds at `now_ms`.
+    pub fn backing_off(&self, now_ms: f64) -> bool {
+        now_ms < self.not_before_ms
+    }
+
+    /// Takes the next batch (oldest events first) of at most `max_bytes` body bytes and
+    /// `MAX_EVENTS_PER_BATCH` events; `None` when nothing waits. `sent_at` is RFC 3339.
+    pub fn next_batch(&mut self, sent_at: &str, max_bytes: u32) -> Option<Batch> {
+        let head = batch_head(sent_at);
+        let mut bytes = head.len() + BATCH_TAIL.len();
+        let mut count = 0;
+        for e in &self.waiting {
+            let add = e.len() + usize::from(count > 0);
+            if count == MAX_EVENTS_PER_BATCH || (count > 0 && bytes + add > max_bytes as usize) {
+                break;
+            }
+            bytes += add;
+            count += 1;
+        }
+        if count == 0 {
+            return None;
+        }
+        let events: Vec<String> = self.waiting.drain(..count).collect();
+        let mut body = String::with_capacity(bytes);
+        body.push_str(&head);
+        for (i, e) in events.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(e);
+        }
+        body.push_str(BATCH_TAIL);
+        let id = self.next_batch_id;
+        self.next_batch_id = self.next_batch_id.wrapping_add(1);
+        self.in_flight.push((id, events));
+        Some(Batch { id, body, events: count as u32 })
+    }
+
+    /// Settles batch `id` with the response's `status` (0 for a network error) and its
+    /// `Retry-After` header. `random` is uniform in [0, 1) (the jitter). Returns the verdict and
+    /// the number of events it concerned.
+    pub fn settle(
+        &mut self,
+        id: u32,
+        status: u16,
+        retry_after: Option<&str>,
+        now_ms: f64,
+        random: f64,
+    ) -> (Verdict, u32) {
+        let Some(at) = self.in_flight.iter().position(|(b, _)| *b == id) else {
+            return (Verdict::Dropped, 0);
+        };
+        let (_, events) = self.in_flight.remove(at);
+        let n = events.len() as u32;
+        let verdict = classify(status);
+        match verdict {
+            Verdict::Delivered | Verdict::Dropped => {
+                if verdict == Verdict::Delivered {
+                    self.failures = 0;
+                    self.not_before_ms = 0.0;
+                }
+                (verdict, n)
+            }
+            Verdict::RetryIn(_) | Verdict::Unauthorized => {
+                // Back at the front, in their order, with their ids: the server deduplicates.
+                for e in events.into_iter().rev() {
+                    self.waiting.push_front(e);
+                }
+                if verdict == Verdict::Unauthorized {
+                    return (verdict, n);
+                }
+                let delay =
+                    retry_delay_ms(self.failures, random, retry_after.and_then(|v| parse_retry_after(v, now_ms)));
+                self.failures = self.failures.saturating_add(1);
+                self.not_before_ms = now_ms + f64::from(delay);
+                (Verdict::RetryIn(delay), n)
+            }
+        }
+    }
+}
+
+const BATCH_TAIL: &str = "]}";
+
+fn batch_head(sent_at: &str) -> String {
+    let mut s = String::with_capacity(64);
+    s.push_str("{\"schema_version\":");
+    push_u64(&mut s, u64::from(SCHEMA_VERSION));
+    s.push_str(",\"sent_at\":\"");
+    s.push_str(sent_at);
+    s.push_str("\",\"events\":[");
+    s
+}
+
+fn push_u64(s: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        s.push(d as char);
+    }
+}
+
+/// What a status means, before backoff is applied.
+pub fn classify(status: u16) -> Verdict {
+    match status {
+        200..=299 => Verdict::Delivered,
+        0 | 408 | 429 | 500..=599 => Verdict::RetryIn(0),
+        401 => Verdict::Unauthorized,
+        _ => Verdict::Dropped,
+    }
+}
+
+/// Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in
+/// [0, min(cap, base * 2^failures)], but never sooner than the server's `Retry-After`.
+pub fn retry_delay_ms(failures: u32, random: f64, retry_after_ms: Option<u32>) -> u32 {
+    let ceiling = (f64::from(RETRY_BASE_MS) * 2f64.powi(failures.min(30) as i32)).min(f64::from(RETRY_MAX_MS));
+    let jittered = (random.clamp(0.0, 1.0) * ceiling) as u32;
+    jittered.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
+}
+
+/// `Retry-After`: delta-seconds (`"120"`) or an IMF-fixdate (`"Sun, 06 Nov 1994 08:49:37 GMT"`),
+/// as ms from `now_ms`. A date in the past is 0.
+pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<u32> {
+    let v = value.trim();
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        let secs: u64 = v.parse().ok()?;
+        return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
+    }
+    let at = parse_imf_fixdate(v)?;
+    Some((at - now_ms).clamp(0.0, f64::from(u32::MAX)) as u32)
+}
+
+/// `Sun, 06 Nov 1994 08:49:37 GMT` as Unix ms.
+fn parse_imf_fixdate(v: &str) -> Option<f64> {
+    let b = v.as_bytes();
+    if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
+        return None;
+    }
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    let month = MONTHS.iter().position(|m| &b[8..11] == *m)? as i64 + 1;
+    let num = |at: usize, n: usize| -> Option<i64> {
+        b[at..at + n].iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    let (day, year) = (num(5, 2)?, num(12, 4)?);
+    let (h, m, s) = (num(17, 2)?, num(20, 2)?, num(23, 2)?);
+    // Build RFC 3339 and reuse the schema's parser (calendar checks included).
+    let mut iso = String::with_capacity(20);
+    for (n, w, sep) in [(year, 4, '-'), (month, 2, '-'), (day, 2, 'T'), (h, 2, ':'), (m, 2, ':'), (s, 2, 'Z')] {
+        let mut digits = [b'0'; 4];
+        let mut x = n;
+        for d in digits[..w].iter_mut().rev() {
+            *d = b'0' + (x % 10) as u8;
+            x /= 10;
+        }
+        iso.push_str(std::str::from_utf8(&digits[..w]).ok()?);
+        iso.push(sep);
+    }
+    event_schema::Timestamp::parse_rfc3339(&iso).map(|t| t.unix_ms() as f64)
+}
+
+/// A UUIDv7 (RFC 9562) from Unix ms and 10 random bytes: 48-bit time, version 7, variant 10.
+pub fn uuid_v7(unix_ms: f64, random: &[u8; 10]) -> String {
+    let mut b = [0u8; 16];
+    let ms = unix_ms.max(0.0) as u64;
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6..].copy_from_slice(random);
+    b[6] = 0x70 | (b[6] & 0x0f);
+    b[8] = 0x80 | (b[8] & 0x3f);
+    format_uuid(&b)
+}
+
+fn format_uuid(b: &[u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push(HEX[(byte >> 4) as usize] as char);
+        s.push(HEX[(byte & 0xf) as usize] as char);
+    }
+    s
+}
+
+/// Whether a session last active at `last_activity_ms` has ended by `now_ms`.
+pub fn session_expired(last_activity_ms: f64, now_ms: f64) -> bool {
+    !(now_ms - last_activity_ms < SESSION_TIMEOUT_MS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(i: usize) -> String {
+        let mut s = String::from("{\"n\":");
+        push_u64(&mut s, i as u64);
+        s.push('}');
+        s
+    }
+
+    #[test]
+    fn options_are_validated_with_their_defaults() {
+        assert_eq!(Config::new(None, None, None, None), Ok(Config::default()));
+        assert_eq!(Config::new(Some(500.0), Some(1.0), Some(32768.0), Some(1.0)).map(|c| c.flush_at), Ok(500));
+        assert_eq!(Config::new(Some(0.0), None, None, None), Err(ConfigError::FlushAt));
+        assert_eq!(Config::new(Some(501.0), None, None, None), Err(ConfigError::FlushAt));
+        assert_eq!(Config::new(Some(2.5), None, None, None), Err(ConfigError::FlushAt));
+        assert_eq!(Config::new(None, Some(f64::NAN), None, None), Err(ConfigError::FlushIntervalMs));
+        assert_eq!(Config::new(None, None, Some(1_048_577.0), None), Err(ConfigError::MaxBatchBytes));
+        assert_eq!(Config::new(None, None, None, Some(0.0)), Err(ConfigError::MaxQueueEvents));
+        assert!(ConfigError::MaxBatchBytes.message().contains("maxBatchBytes"));
+    }
+
+    #[test]
+    fn batches_are_wire_format_json_in_order() {
+        let mut p = Pipeline::new(Config::default());
+        for i in 0..3 {
+            p.push(ev(i));
+        }
+        let b = p.next_batch("2026-11-22T10:00:00.000Z", KEEPALIVE_MAX_BYTES).unwrap();
+        assert_eq!(
+            b.body,
+            r#"{"schema_version":1,"sent_at":"2026-11-22T10:00:00.000Z","events":[{"n":0},{"n":1},{"n":2}]}"#
+        );
+        assert_eq!(b.events, 3);
+        assert_eq!(p.waiting(), 0);
+        assert_eq!(p.next_batch("x", KEEPALIVE_MAX_BYTES), None);
+    }
+
+    #[test]
+    fn batches_respect_the_event_count_limit() {
+        let mut p = Pipeline::new(Config::default());
+        for i in 0..(MAX_EVENTS_PER_BATCH + 1) {
+            p.push(ev(i));
+        }
+        assert_eq!(p.next_batch("t", MAX_BATCH_BYTES as u32).unwrap().events, MAX_EVENTS_PER_BATCH as u32);
+        assert_eq!(p.next_batch("t", MAX_BATCH_BYTES as u32).unwrap().events, 1);
+    }
+
+    #[test]
+    fn batches_respect_the_byte_limit_exactly() {
+        let mut p = Pipeline::new(Config::default());
+        let event = "x".repeat(100);
+        for _ in 0..10 {
+            p.push(event.clone());
+        }
+        let head = batch_head("t").len() + BATCH_TAIL.len();
+        // Room for exactly 3 events (100 + 1 + 100 + 1 + 100).
+        let limit = (head + 302) as u32;
+        let b = p.next_batch("t", limit).unwrap();
+        assert_eq!((b.events, b.body.len()), (3, limit as usize));
+        let b = p.next_batch("t", limit - 1).unwrap();
+        assert_eq!(b.events, 2);
+        // One event larger than the limit still goes alone (the ingest's per-event limit is lower).
+        assert_eq!(p.next_batch("t", 10).unwrap().events, 1);
+    }
+
+    #[test]
+    fn a_full_queue_drops_the_oldest_and_counts() {
+        let config = Config { max_queue_events: 3, ..Config::default() };
+        let mut p = Pipeline::new(config);
+        for i in 0..3 {
+            assert_eq!(p.push(ev(i)), 0);
+        }
+        assert_eq!(p.push(ev(3)), 1);
+        assert_eq!(p.push(ev(4)), 1);
+        assert_eq!(p.dropped_overflow, 2);
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert!(b.body.ends_with(r#"[{"n":2},{"n":3},{"n":4}]}"#), "{}", b.body);
+    }
+
+    #[test]
+    fn the_flush_threshold() {
+        let mut p = Pipeline::new(Config { flush_at: 2, ..Config::default() });
+        p.push(ev(0));
+        assert!(!p.full_batch_waiting());
+        p.push(ev(1));
+        assert!(p.full_batch_waiting());
+    }
+
+    #[test]
+    fn statuses_are_classified() {
+        for s in [200, 201, 204, 299] {
+            assert_eq!(classify(s), Verdict::Delivered, "{s}");
+        }
+        for s in [0, 408, 429, 500, 502, 503, 599] {
+            assert_eq!(classify(s), Verdict::RetryIn(0), "{s}");
+        }
+        assert_eq!(classify(401), Verdict::Unauthorized);
+        for s in [400, 403, 404, 413, 422] {
+            assert_eq!(classify(s), Verdict::Dropped, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_retry_puts_the_events_back_in_order_and_backs_off() {
+        let mut p = Pipeline::new(Config::default());
+        for i in 0..3 {
+            p.push(ev(i));
+        }
+        let first = p.next_batch("t", 1 << 20).unwrap();
+        p.push(ev(3));
+        let (verdict, n) = p.settle(first.id, 503, None, 1000.0, 0.5);
+        assert_eq!((verdict, n), (Verdict::RetryIn(500), 3));
+        assert!(p.backing_off(1499.0) && !p.backing_off(1500.0));
+        let again = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(again.body, first.body.replace("]}", r#",{"n":3}]}"#), "same events, same order, then the new one");
+        // The second failure doubles the ceiling; a delivery resets it.
+        assert_eq!(p.settle(again.id, 0, None, 2000.0, 0.5).0, Verdict::RetryIn(1000));
+        let third = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(third.id, 200, None, 3000.0, 0.5), (Verdict::Delivered, 4));
+        assert!(!p.backing_off(3000.0));
+        assert_eq!(p.waiting(), 0);
+    }
+
+    #[test]
+    fn a_client_error_drops_the_batch() {
+        let mut p = Pipeline::new(Config::default());
+        p.push(ev(0));
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 400, None, 0.0, 0.5), (Verdict::Dropped, 1));
+        assert_eq!(p.waiting(), 0);
+        assert_eq!(p.settle(b.id, 200, None, 0.0, 0.5), (Verdict::Dropped, 0), "unknown batch ids are inert");
+    }
+
+    #[test]
+    fn an_unauthorized_batch_waits_for_a_new_token_without_backoff() {
+        let mut p = Pipeline::new(Config::default());
+        p.push(ev(0));
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 401, None, 0.0, 0.5), (Verdict::Unauthorized, 1));
+        assert_eq!(p.waiting(), 1);
+        assert!(!p.backing_off(0.0));
+        p.discard_oldest(5);
+        assert_eq!(p.waiting(), 0);
+    }
+
+    #[test]
+    fn full_jitter_with_a_cap_and_retry_after_as_a_floor() {
+        assert_eq!(retry_delay_ms(0, 0.0, None), 0);
+        assert_eq!(retry_delay_ms(0, 1.0, None), RETRY_BASE_MS);
+        assert_eq!(retry_delay_ms(3, 1.0, None), RETRY_BASE_MS * 8);
+        assert_eq!(retry_delay_ms(20, 1.0, None), RETRY_MAX_MS, "capped");
+        assert_eq!(retry_delay_ms(100, 0.5, None), RETRY_MAX_MS / 2, "no overflow");
+        assert_eq!(retry_delay_ms(0, 0.1, Some(5000)), 5000, "never sooner than Retry-After");
+        assert_eq!(retry_delay_ms(0, 0.1, Some(u32::MAX)), MAX_RETRY_AFTER_MS, "a huge Retry-After is capped");
+    }
+
+    #[test]
+    fn retry_after_in_both_forms() {
+        assert_eq!(parse_retry_after("120", 0.0), Some(120_000));
+        assert_eq!(parse_retry_after(" 0 ", 0.0), Some(0));
+        let now = event_schema::Timestamp::parse_rfc3339("1994-11-06T08:49:30Z").unwrap().unix_ms() as f64;
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(7000));
+        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now + 60_000.0), Some(0), "past");
+        for bad in ["", "soon", "-1", "1.5", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT"] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn uuid_v7_layout() {
+        let id = uuid_v7(1_795_341_600_123.0, &[0xff; 10]);
+        assert_eq!(id.len(), 36);
+        assert_eq!(&id[..13], "01a202b2-c57b");
+        assert_eq!(&id[14..15], "7", "version");
+        assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "variant: {id}");
+        assert_eq!(
+            format_uuid(&[0x01, 0x9a, 0xb2, 0xc4, 0x7e, 0x10, 0x7a, 0xbc, 0x8d, 0xef, 0, 1, 2, 3, 4, 0xff]),
+            "019ab2c4-7e10-7abc-8def-0001020304ff"
+        );
+    }
+
+    #[test]
+    fn sessions_time_out_after_thirty_minutes_of_inactivity() {
+        assert!(!session_expired(0.0, SESSION_TIMEOUT_MS - 1.0));
+        assert!(session_expired(0.0, SESSION_TIMEOUT_MS));
+        assert!(session_expired(0.0, f64::NAN), "an unreadable last activity starts a new session");
+    }
+}
