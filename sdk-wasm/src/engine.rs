@@ -6,7 +6,9 @@
 //! No `core::fmt`, no serde: the tracker has a size budget. Events are JSON text made by
 //! `JSON.stringify` in the shell; the core concatenates them into a batch body.
 
-use std::collections::VecDeque;
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use event_schema::limits::{MAX_BATCH_BYTES, MAX_EVENTS_PER_BATCH, MAX_EVENT_BYTES};
 use event_schema::SCHEMA_VERSION;
@@ -73,7 +75,8 @@ impl Config {
         fn pick(v: Option<f64>, default: u32, min: u32, max: u32, e: ConfigError) -> Result<u32, ConfigError> {
             match v {
                 None => Ok(default),
-                Some(n) if n.fract() == 0.0 && n >= f64::from(min) && n <= f64::from(max) => Ok(n as u32),
+                // `n as u32` saturates and maps NaN to 0, so equality means "a whole number in range".
+                Some(n) if n >= f64::from(min) && n <= f64::from(max) && f64::from(n as u32) == n => Ok(n as u32),
                 Some(_) => Err(e),
             }
         }
@@ -104,14 +107,18 @@ impl Config {
     }
 }
 
+impl Config {
+    pub const DEFAULT: Config = Config {
+        flush_at: DEFAULT_FLUSH_AT,
+        flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
+        max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+        max_queue_events: DEFAULT_MAX_QUEUE_EVENTS,
+    };
+}
+
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            flush_at: DEFAULT_FLUSH_AT,
-            flush_interval_ms: DEFAULT_FLUSH_INTERVAL_MS,
-            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
-            max_queue_events: DEFAULT_MAX_QUEUE_EVENTS,
-        }
+        Config::DEFAULT
     }
 }
 
@@ -154,7 +161,7 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: Config) -> Self {
+    pub const fn new(config: Config) -> Self {
         Pipeline {
             config,
             waiting: VecDeque::new(),
@@ -325,8 +332,8 @@ pub fn classify(status: u16) -> Verdict {
 /// Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in
 /// [0, min(cap, base * 2^failures)], but never sooner than the server's `Retry-After`.
 pub fn retry_delay_ms(failures: u32, random: f64, retry_after_ms: Option<u32>) -> u32 {
-    let ceiling = (f64::from(RETRY_BASE_MS) * 2f64.powi(failures.min(30) as i32)).min(f64::from(RETRY_MAX_MS));
-    let jittered = (random.clamp(0.0, 1.0) * ceiling) as u32;
+    let ceiling = (u64::from(RETRY_BASE_MS) << failures.min(32)).min(u64::from(RETRY_MAX_MS));
+    let jittered = (random.clamp(0.0, 1.0) * ceiling as f64) as u32;
     jittered.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
 }
 
@@ -365,7 +372,7 @@ fn parse_imf_fixdate(v: &str) -> Option<f64> {
             *d = b'0' + (x % 10) as u8;
             x /= 10;
         }
-        iso.push_str(std::str::from_utf8(&digits[..w]).ok()?);
+        iso.push_str(core::str::from_utf8(&digits[..w]).ok()?);
         iso.push(sep);
     }
     event_schema::Timestamp::parse_rfc3339(&iso).map(|t| t.unix_ms() as f64)
@@ -397,7 +404,8 @@ fn format_uuid(b: &[u8; 16]) -> String {
 
 /// Whether a session last active at `last_activity_ms` has ended by `now_ms`.
 pub fn session_expired(last_activity_ms: f64, now_ms: f64) -> bool {
-    !(now_ms - last_activity_ms < SESSION_TIMEOUT_MS)
+    // NaN (an unreadable stored time) compares as "not less": the session ends.
+    !matches!((now_ms - last_activity_ms).partial_cmp(&SESSION_TIMEOUT_MS), Some(core::cmp::Ordering::Less))
 }
 
 #[cfg(test)]
