@@ -13,7 +13,7 @@ test("npm pack produces a tarball with the entry, types, glue and wasm", () => {
   const [info] = JSON.parse(out);
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "index.d.ts", "index.js", "package.json", "shopstream_sdk_bg.wasm",
+    "README.md", "index.d.ts", "index.js", "package.json", "shopstream_sdk_bg.wasm", "snippet.min.js",
   ]);
   const manifest = JSON.parse(readFileSync(join(SDK_PKG, "package.json"), "utf8"));
   assert.equal(manifest.type, "module");
@@ -21,7 +21,7 @@ test("npm pack produces a tarball with the entry, types, glue and wasm", () => {
   assert.match(manifest.version, /^\d+\.\d+\.\d+$/);
   const types = readFileSync(join(SDK_PKG, "index.d.ts"), "utf8");
   for (const name of ["init", "track", "page", "identify", "reset", "flush", "productViewed", "productAdded",
-    "productRemoved", "checkoutStarted", "orderCompleted"]) {
+    "productRemoved", "checkoutStarted", "orderCompleted", "setConsent", "setAuthToken"]) {
     assert.match(types, new RegExp(`export function ${name}\\(`));
   }
   const listing = execFileSync("tar", ["-tzf", join(dest, info.filename)], { encoding: "utf8" });

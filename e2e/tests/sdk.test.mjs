@@ -26,7 +26,7 @@ async function sdkPage(options = {}) {
   });
   await page.goto(server.url);
   await page.waitForFunction(() => window.sdk);
-  await page.evaluate((o) => window.sdk.init({ endpoint: "/v1/events", ...o, onError: (e) => window.errors.push(e) }), options);
+  await page.evaluate((o) => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false, ...o, onError: (e) => window.errors.push(e) }), options);
   return { page, context, requests };
 }
 
@@ -274,5 +274,172 @@ test("a burst of 10,000 track() calls in one task is delivered whole", async () 
   assert.equal(new Set(events.map((e) => e.event_id)).size, 10000);
   assert.deepEqual(events.map((e) => e.properties.results), [...Array(10000).keys()], "in order");
   assert.deepEqual(await page.evaluate(() => window.errors), []);
+  await context.close();
+});
+
+test("single-page apps: a page view for the first page and each history change to a new URL", async () => {
+  const { context, page } = await sdkPage({ autoPageViews: true, flushAt: 500 });
+  const anon = await page.evaluate(() => localStorage.getItem("shopstream:aid"));
+  await page.evaluate(() => {
+    history.pushState({}, "", "/category/shoes");
+    history.replaceState({}, "", "/category/shoes"); // same URL: no page view
+    history.pushState({}, "", "/product/sku-1?ref=list");
+  });
+  await page.goBack(); // popstate to /category/shoes
+  await page.waitForFunction(() => location.pathname === "/category/shoes");
+  await page.evaluate(() => window.sdk.flush());
+  const ours = (evs) => evs.filter((e) => e.anonymous_id === anon && e.type === "page_view");
+  const views = ours(await waitForEvents(server.data, (evs) => ours(evs).length >= 4));
+  assert.deepEqual(views.map((e) => e.context.page.path), ["/", "/category/shoes", "/product/sku-1", "/category/shoes"]);
+  assert.equal(views[2].context.page.search, "?ref=list");
+  await context.close();
+
+  const optOut = await sdkPage({ autoPageViews: false, flushAt: 1 });
+  const anon2 = await optOut.page.evaluate(() => localStorage.getItem("shopstream:aid"));
+  await optOut.page.evaluate(() => history.pushState({}, "", "/elsewhere"));
+  await optOut.page.evaluate(() => window.sdk.flush());
+  await sleep(300);
+  assert.equal(storedEvents(server.data).filter((e) => e.anonymous_id === anon2).length, 0, "opted out");
+  await optOut.context.close();
+});
+
+test("consent: nothing stored or sent before it; kept events go after it; revoking forgets", async () => {
+  const t = tag();
+  const { context, page, requests } = await sdkPage({ requireConsent: true, flushAt: 1 });
+  await page.evaluate((t) => window.sdk.track("search", { query: t + "-dropped" }), t);
+  await sleep(400);
+  assert.equal(requests.length, 0, "nothing sent before consent");
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("shopstream"))), [],
+    "nothing stored before consent");
+  await page.evaluate((t) => { window.sdk.setConsent(true); window.sdk.track("search", { query: t }); }, t);
+  const [after] = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1));
+  assert.equal(storedEvents(server.data).filter((e) => e.properties.query === t + "-dropped").length, 0,
+    "tracked before consent: dropped by default");
+  assert.equal(await page.evaluate(() => localStorage.getItem("shopstream:aid")), after.anonymous_id, "stored after consent");
+  await page.evaluate(() => window.sdk.setConsent(false));
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("shopstream"))), [],
+    "revoking deletes the stored identifiers");
+  const before = requests.length;
+  await page.evaluate((t) => window.sdk.track("search", { query: t + "-revoked" }), t);
+  await sleep(400);
+  assert.equal(requests.length, before, "nothing sent after revoking");
+  await context.close();
+
+  const keep = await sdkPage({ requireConsent: true, beforeConsent: "keep", flushAt: 1 });
+  await keep.page.evaluate((t) => window.sdk.track("search", { query: t + "-kept" }), t);
+  await sleep(300);
+  assert.equal(keep.requests.length, 0);
+  await keep.page.evaluate(() => window.sdk.setConsent(true));
+  const kept = await waitForEvents(server.data, (evs) => evs.some((e) => e.properties.query === t + "-kept"));
+  assert.ok(kept.some((e) => e.properties.query === t + "-kept"), "kept in memory, sent on consent");
+  await keep.context.close();
+});
+
+test("auth: a bearer token is sent, and a 401 triggers one refresh and a retry", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const seen = [];
+  await page.route("**/v1/events", (route) => {
+    seen.push(route.request().headers().authorization);
+    return seen.length === 1 ? route.fulfill({ status: 401, body: "{}" }) : route.continue();
+  });
+  await page.evaluate((t) => {
+    let n = 0;
+    window.sdk.setAuthToken(async () => `tok-${++n}`);
+    window.sdk.track("search", { query: t });
+  }, t);
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1);
+  assert.equal(mine(t)(events).length, 1);
+  assert.deepEqual(seen, ["Bearer tok-1", "Bearer tok-2"]);
+  await context.close();
+
+  const fixed = await sdkPage({ flushAt: 1 });
+  let calls = 0;
+  await fixed.page.route("**/v1/events", (route) => { calls++; return route.fulfill({ status: 401, body: "{}" }); });
+  await fixed.page.evaluate((t) => { window.sdk.setAuthToken("static"); window.sdk.track("search", { query: t }); }, t);
+  await fixed.page.waitForFunction(() => window.errors.some((e) => e.code === "unauthorized"));
+  await sleep(300);
+  assert.equal(calls, 1, "a fixed token cannot be refreshed: dropped and reported, not retried");
+  await fixed.context.close();
+});
+
+test("Do Not Track / Global Privacy Control are respected when configured", async () => {
+  const t = tag();
+  const context = await browser.newContext();
+  await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
+  const page = await context.newPage();
+  let posts = 0;
+  page.on("request", (r) => r.url().endsWith("/v1/events") && posts++);
+  await page.goto(server.url);
+  await page.waitForFunction(() => window.sdk);
+  await page.evaluate(async (t) => {
+    await window.sdk.init({ endpoint: "/v1/events", flushAt: 1, respectDoNotTrack: true });
+    window.sdk.track("search", { query: t });
+    await window.sdk.flush();
+  }, t);
+  await sleep(300);
+  assert.equal(posts, 0);
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage)), [], "nothing stored either");
+  await context.close();
+
+  const ignored = await sdkPage({ flushAt: 1 }); // respectDoNotTrack not set: tracked
+  await ignored.page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+  assert.equal(mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1)).length, 1);
+  await ignored.context.close();
+});
+
+test("sampling is decided per shopper: in at rate 1, out at rate 0, stable at 0.5", async () => {
+  const t = tag();
+  const out = await sdkPage({ sampleRate: 0, flushAt: 1 });
+  await out.page.evaluate((t) => window.sdk.track("search", { query: t + "-out" }), t);
+  const inn = await sdkPage({ sampleRate: 1, flushAt: 1 });
+  await inn.page.evaluate((t) => window.sdk.track("search", { query: t + "-in" }), t);
+  await waitForEvents(server.data, (evs) => evs.some((e) => e.properties.query === t + "-in"));
+  await sleep(300);
+  assert.equal(out.requests.length, 0);
+  await out.context.close();
+  await inn.context.close();
+  // The same anonymous id gets the same decision on every page (FNV-1a of the id, as the shell).
+  const fnv = (s) => { let h = 0x811c9dc5; for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0; return h; };
+  for (const id of ["shopper-a", "shopper-b", "shopper-c", "shopper-d"]) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    let posts = 0;
+    page.on("request", (r) => r.url().endsWith("/v1/events") && posts++);
+    await page.goto(server.url);
+    await page.evaluate((id) => localStorage.setItem("shopstream:aid", id), id);
+    await page.waitForFunction(() => window.sdk);
+    await page.evaluate(async () => {
+      await window.sdk.init({ endpoint: "/v1/events", flushAt: 1, sampleRate: 0.5, autoPageViews: false });
+      window.sdk.track("search", { query: "sampled" });
+      await window.sdk.flush();
+    });
+    assert.equal(posts > 0, fnv(id) / 4294967296 < 0.5, id);
+    await context.close();
+  }
+});
+
+test("debug mode logs problems and requests to the console", async () => {
+  const { context, page } = await sdkPage({ debug: true, flushAt: 1 });
+  const logs = [];
+  page.on("console", (m) => logs.push(m.text()));
+  await page.evaluate(() => { window.sdk.track("nope"); window.sdk.track("search", { query: "debug" }); });
+  await page.evaluate(() => window.sdk.flush());
+  assert.ok(logs.some((l) => l.includes("shopstream:") && l.includes("not an event type")), logs.join("\n"));
+  assert.ok(logs.some((l) => l.startsWith("shopstream: sending")), logs.join("\n"));
+  await context.close();
+});
+
+test("the script-tag snippet queues calls made before the package loads", async () => {
+  const t = tag();
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${server.url}snippet.html?t=${t}`);
+  const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1);
+  assert.equal(mine(t)(events).length, 1);
+  assert.deepEqual(errors, []);
+  assert.equal(await page.evaluate(() => typeof window.shopstream.productViewed), "function", "replaced by the package");
   await context.close();
 });

@@ -1,7 +1,7 @@
 // Shared helpers: start the real `shopstream serve` on a free port with a fresh data dir, launch
 // Debian's headless Chromium through playwright-core (it never downloads a browser), read the store.
 import { spawn, execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -80,5 +80,13 @@ export function sdkTestSite() {
   cpSync(SDK_PKG, join(site, "sdk"), { recursive: true });
   writeFileSync(join(site, "index.html"), `<!doctype html><title>sdk test</title>
 <script type="module">import * as sdk from "/sdk/index.js"; window.sdk = sdk; window.errors = [];</script>`);
+  // The script-tag integration: the package's snippet inline, calls made before anything loaded.
+  const snippet = readFileSync(join(SDK_PKG, "snippet.min.js"), "utf8").replace('"SRC"', '"/sdk/index.js"');
+  writeFileSync(join(site, "snippet.html"), `<!doctype html><title>snippet test</title>
+<script>${snippet}</script>
+<script>
+  shopstream.init({ endpoint: "/v1/events", flushAt: 1, autoPageViews: false });
+  shopstream.track("search", { query: new URLSearchParams(location.search).get("t") });
+</script>`);
   return site;
 }

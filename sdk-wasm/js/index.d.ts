@@ -12,13 +12,23 @@ export interface InitOptions {
   maxQueueEvents?: number;
   /** Called with every problem: invalid input, events the server rejected or dropped, a full queue. */
   onError?: (error: TrackerError) => void;
-  /** Also log problems to the console. */
+  /** Also log problems and each request to the console. */
   debug?: boolean;
+  /** Send a `page_view` for the first page and each history change to a new URL (default true). */
+  autoPageViews?: boolean;
+  /** Store and send nothing until `setConsent(true)` (default false). */
+  requireConsent?: boolean;
+  /** Events tracked before consent: `"drop"` them (default) or `"keep"` them in memory until it is given. */
+  beforeConsent?: "keep" | "drop";
+  /** Track nothing when the browser sends Do Not Track or Global Privacy Control (default false). */
+  respectDoNotTrack?: boolean;
+  /** Share of shoppers tracked, 0..=1 (default 1); decided per anonymous id, so stable per shopper. */
+  sampleRate?: number;
 }
 
 /** A problem reported through `onError`; `track()` itself never throws. */
 export interface TrackerError {
-  /** `unknown_event_type`, `wrong_type`, `not_json`, `event_too_large`, `queue_full`, `rejected`, `dropped`, `unauthorized`. */
+  /** `unknown_event_type`, `wrong_type`, `not_json`, `event_too_large`, `queue_full`, `rejected`, `dropped`, `unauthorized`, `auth_provider`, `internal`. */
   code: string;
   /** The schema field path, when one field is at fault (`"type"`, `"properties"`). */
   path?: string;
@@ -68,3 +78,7 @@ export function productAdded(product: Product): void;
 export function productRemoved(product: Product): void;
 export function checkoutStarted(checkout: Checkout): void;
 export function orderCompleted(order: Order): void;
+/** Grants or revokes consent (see `requireConsent`). Revoking deletes the stored identifiers. */
+export function setConsent(granted: boolean): void;
+/** `Authorization: Bearer` for every request: a token, or a function returning one (called again once on a 401). */
+export function setAuthToken(token: string | (() => string | Promise<string>) | null): void;

@@ -1,7 +1,7 @@
 // Shopstream tracker: the JS shell. It does the I/O (fetch, storage, timers, page events); the
-// decisions (queue bound, batching, retry and backoff, ids) are made by the Rust core in the wasm.
-// `track()` only appends to an array: building, serialising and queueing happen in a later task.
-import load, * as core from "./shopstream_sdk.js";
+// decisions (queue bound, batching, retry and backoff, event ids) are made by the Rust engine in the
+// wasm. `track()` only appends to an array: building, serialising and queueing happen in a later task.
+import load, * as engine from "./shopstream_sdk.js";
 
 const LIBRARY = { name: "shopstream-sdk", version: "__VERSION__" };
 const KEY = { anonymous: "shopstream:aid", user: "shopstream:uid", session: "shopstream:session" };
@@ -12,6 +12,10 @@ const DELIVERED = -1, DROPPED = -2, UNAUTHORIZED = -3;
 let options = null;
 let ready = null;
 let loaded = false;
+let off = false; // Do Not Track / GPC honoured, or sampled out: nothing is stored or sent
+let consent; // undefined: not required; false: required and not (or no longer) given; true: given
+let auth = null; // { token?, provider? }
+let authRefreshed = false;
 let buffer = []; // [type, properties, unix ms, page context, identity]
 let processing = false;
 let timer = 0;
@@ -20,41 +24,54 @@ let inFlight = 0;
 let identity = null; // { anonymous_id, user_id? }
 let session = null; // { id, last (unix ms), owner (anonymous id) }
 let waiters = []; // resolve functions of flush() calls
-let pageCtx = null, pageHref = null, pageTitle = null;
+let pageCtx = null, pageHref = null, pageTitle = null, lastPageView = null;
 
 /** Loads the tracker and applies the options; rejects with a clear message on invalid ones. */
 export function init(opts) {
   if (ready) return ready;
   ready = Promise.resolve().then(() => {
-    if (!opts || typeof opts.endpoint !== "string" || !opts.endpoint) {
-      throw new TypeError("shopstream init: `endpoint` (a URL string) is required");
-    }
-    if (opts.onError !== undefined && typeof opts.onError !== "function") {
-      throw new TypeError("shopstream init: `onError` must be a function");
-    }
+    check(opts);
     options = opts;
+    if (opts.requireConsent && consent === undefined) consent = false;
+    const nav = navigator;
+    off = (opts.respectDoNotTrack && (nav.doNotTrack === "1" || window.doNotTrack === "1" || nav.globalPrivacyControl === true))
+      || (opts.sampleRate !== undefined && fnv1a(who().anonymous_id) / 4294967296 >= opts.sampleRate);
+    if (off) buffer = [];
     who();
     return load({ module_or_path: new URL("./shopstream_sdk_bg.wasm", import.meta.url) });
   }).then(() => {
-    core.configure(opts.flushAt, opts.flushIntervalMs, opts.maxBatchBytes, opts.maxQueueEvents);
+    engine.configure(opts.flushAt, opts.flushIntervalMs, opts.maxBatchBytes, opts.maxQueueEvents);
     loaded = true;
     addEventListener("pagehide", onHide);
     document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && onHide());
     addEventListener("online", () => send(false));
+    if (opts.autoPageViews !== false) watchHistory();
     schedule();
   });
   ready.catch(() => { ready = null; });
   return ready;
 }
 
+function check(o) {
+  const fail = (m) => { throw new TypeError(`shopstream init: ${m}`); };
+  if (!o || typeof o.endpoint !== "string" || !o.endpoint) fail("`endpoint` (a URL string) is required");
+  if (o.onError !== undefined && typeof o.onError !== "function") fail("`onError` must be a function");
+  if (o.sampleRate !== undefined && !(o.sampleRate >= 0 && o.sampleRate <= 1)) fail("`sampleRate` must be a number from 0 to 1");
+  if (o.beforeConsent !== undefined && o.beforeConsent !== "keep" && o.beforeConsent !== "drop") {
+    fail('`beforeConsent` must be "keep" or "drop"');
+  }
+}
+
 /** Queues an event of a schema type. Never throws: problems go to `onError`. */
 export function track(type, properties) {
+  if (off || (consent === false && !(options && options.beforeConsent === "keep"))) return;
   buffer.push([type, properties, Date.now(), pageContext(), who()]);
   schedule();
 }
 
 /** A page view of the current page. */
 export function page(properties) {
+  lastPageView = location.href;
   track("page_view", properties);
 }
 
@@ -78,6 +95,39 @@ export function reset() {
   session = null;
 }
 
+/**
+ * Grants or revokes consent. Granting stores the ids and sends what waits; revoking drops what
+ * waits and deletes the stored identifiers.
+ */
+export function setConsent(granted) {
+  consent = !!granted;
+  if (consent) {
+    const who_ = who();
+    store(KEY.anonymous, who_.anonymous_id);
+    store(KEY.user, who_.user_id);
+    schedule();
+    if (loaded) decide();
+  } else {
+    for (const key of Object.values(KEY)) {
+      try { localStorage.removeItem(key); } catch { /* storage unavailable */ }
+    }
+    identity = null;
+    session = null;
+    buffer = [];
+    if (loaded) engine.discard_oldest(engine.waiting());
+  }
+}
+
+/**
+ * Sends `Authorization: Bearer <token>` from now on: a token string, or a function returning one
+ * (or a promise of one), called again once when the server answers 401. `null` stops sending it.
+ */
+export function setAuthToken(tokenOrProvider) {
+  const t = tokenOrProvider;
+  auth = typeof t === "function" ? { provider: t } : typeof t === "string" && t ? { token: t } : null;
+  authRefreshed = false;
+}
+
 /** Sends everything queued now; resolves when those requests have been answered. */
 export async function flush() {
   if (ready) await ready;
@@ -97,6 +147,8 @@ export const checkoutStarted = (checkout) => track("checkout_started", checkout)
 export const orderCompleted = (order) => track("purchase", order);
 
 // ---- internals ---------------------------------------------------------------------------------
+
+const sending = () => !off && consent !== false;
 
 function schedule() {
   if (!processing && loaded && buffer.length) {
@@ -122,9 +174,9 @@ function drain(limit) {
   decide();
 }
 
-/** Builds one event, serialises it and queues it in the core; problems go to onError. */
-function build(type, properties, ms, context, who) {
-  if (typeof type !== "string" || !core.is_event_type(type)) {
+/** Builds one event, serialises it and queues it in the engine; problems go to onError. */
+function build(type, properties, ms, context, who_) {
+  if (typeof type !== "string" || !engine.is_event_type(type)) {
     report({ code: "unknown_event_type", path: "type", reason: `${JSON.stringify(type)} is not an event type of the schema` });
     return;
   }
@@ -133,12 +185,12 @@ function build(type, properties, ms, context, who) {
     return;
   }
   const event = {
-    event_id: core.new_event_id(ms),
+    event_id: engine.new_event_id(ms),
     type,
     occurred_at: new Date(ms).toISOString(),
-    anonymous_id: who.anonymous_id,
-    user_id: who.user_id,
-    session_id: sessionAt(ms, who.anonymous_id),
+    anonymous_id: who_.anonymous_id,
+    user_id: who_.user_id,
+    session_id: sessionAt(ms, who_.anonymous_id),
     context,
     properties: properties || {},
   };
@@ -149,15 +201,16 @@ function build(type, properties, ms, context, who) {
     report({ code: "not_json", path: "properties", reason: String(e), type });
     return;
   }
-  const dropped = core.push(json);
+  const dropped = engine.push(json);
   if (dropped < 0) report({ code: "event_too_large", path: "$", reason: "the event is over 32 KiB of JSON", type });
   else if (dropped > 0) report({ code: "queue_full", reason: `the queue is full: ${dropped} oldest event(s) dropped` });
 }
 
 /** Sends when a full batch waits; otherwise makes sure the interval timer is running. */
 function decide() {
-  if (core.full_batch_waiting()) send(false);
-  else if (!timer && core.waiting()) timer = setTimeout(() => { timer = 0; send(false); }, core.flush_interval_ms());
+  if (!sending()) return;
+  if (engine.full_batch_waiting()) send(false);
+  else if (!timer && engine.waiting()) timer = setTimeout(() => { timer = 0; send(false); }, engine.flush_interval_ms());
 }
 
 /**
@@ -166,22 +219,21 @@ function decide() {
  * queue is empty. On page hide: one keepalive request of at most 64 KiB, whatever is in flight.
  */
 function send(hiding) {
-  if (!loaded) return settleWaiters();
-  if (!hiding && (inFlight > 0 || (core.backing_off(Date.now()) && !waiters.length))) return;
-  const body = core.next_batch(new Date().toISOString(), hiding ? KEEPALIVE_MAX_BYTES : core.max_batch_bytes());
+  if (!loaded || !sending()) return settleWaiters();
+  if (!hiding && (inFlight > 0 || (engine.backing_off(Date.now()) && !waiters.length))) return;
+  if (!hiding && auth && auth.provider && !auth.token) return refreshToken().then(() => send(false));
+  const body = engine.next_batch(new Date().toISOString(), hiding ? KEEPALIVE_MAX_BYTES : engine.max_batch_bytes());
   if (body === undefined) return settleWaiters();
-  post(core.batch_id(), body, hiding);
+  post(engine.batch_id(), body, hiding);
 }
 
 function post(id, body, keepalive) {
   inFlight++;
-  fetch(options.endpoint, {
-    method: "POST",
-    body,
-    keepalive,
-    // text/plain keeps a cross-origin post a "simple" request: no CORS preflight round trip.
-    headers: { "content-type": "text/plain;charset=UTF-8" },
-  }).then(
+  // text/plain keeps an unauthenticated cross-origin post a "simple" request: no CORS preflight.
+  const headers = { "content-type": "text/plain;charset=UTF-8" };
+  if (auth && auth.token) headers.authorization = `Bearer ${auth.token}`;
+  if (options.debug) console.debug("shopstream: sending", engine.batch_events(), "event(s)");
+  fetch(options.endpoint, { method: "POST", body, keepalive, headers }).then(
     (r) => (r.ok ? r.json().catch(() => null) : Promise.resolve(null)).then((answer) =>
       settled(id, r.status, r.headers.get("retry-after"), answer)),
     () => settled(id, 0, null, null),
@@ -190,9 +242,11 @@ function post(id, body, keepalive) {
 
 function settled(id, status, retryAfter, answer) {
   inFlight--;
-  const verdict = core.settle(id, status, retryAfter ?? undefined, Date.now(), Math.random());
-  const events = core.settled_events();
+  const verdict = engine.settle(id, status, retryAfter ?? undefined, Date.now(), Math.random());
+  const events = engine.settled_events();
+  if (options.debug) console.debug("shopstream: answer", status, "for", events, "event(s)");
   if (verdict === DELIVERED) {
+    authRefreshed = false;
     for (const r of (answer && answer.rejected) || []) {
       report({ code: "rejected", status, event_id: r.event_id, errors: r.errors,
         reason: r.errors.map((e) => `${e.path} ${e.reason}`).join("; ") });
@@ -200,16 +254,32 @@ function settled(id, status, retryAfter, answer) {
   } else if (verdict === DROPPED) {
     report({ code: "dropped", status, reason: `the server answered ${status}: ${events} event(s) dropped` });
   } else if (verdict === UNAUTHORIZED) {
-    core.discard_oldest(events);
+    if (auth && auth.provider && !authRefreshed) {
+      // One refresh, then the same events again (they are back at the front of the queue).
+      authRefreshed = true;
+      auth.token = null;
+      return refreshToken().then(() => send(false));
+    }
+    engine.discard_oldest(events);
     report({ code: "unauthorized", status, reason: `the server answered 401: ${events} event(s) dropped` });
   } else {
-    // Kept in the core for the retry; a pending flush() ends here rather than wait out an outage.
+    // Kept in the engine for the retry; a pending flush() ends here rather than wait out an outage.
     clearTimeout(retryTimer);
     retryTimer = setTimeout(() => send(false), verdict + 10);
     return settleWaiters();
   }
   if (waiters.length) send(false);
   else decide();
+}
+
+async function refreshToken() {
+  try {
+    const token = await auth.provider();
+    auth.token = typeof token === "string" && token ? token : null;
+  } catch (e) {
+    report({ code: "auth_provider", reason: `the auth token provider failed: ${e}` });
+  }
+  if (!auth.token) auth = null; // send unauthenticated rather than stall
 }
 
 function settleWaiters() {
@@ -221,6 +291,21 @@ function onHide() {
   if (!loaded) return;
   drain(Infinity);
   send(true);
+}
+
+/** Page views for single-page apps: history changes that change the URL, and the first page. */
+function watchHistory() {
+  const changed = () => location.href !== lastPageView && page();
+  for (const method of ["pushState", "replaceState"]) {
+    const original = history[method];
+    history[method] = function (...args) {
+      const result = original.apply(this, args);
+      changed();
+      return result;
+    };
+  }
+  addEventListener("popstate", changed);
+  changed();
 }
 
 function pageContext() {
@@ -244,7 +329,7 @@ function sessionAt(ms, anon) {
     const [id, last, owner] = (read(KEY.session) || "").split("|");
     session = id ? { id, last: Number(last), owner } : null;
   }
-  if (!session || session.owner !== anon || core.session_expired(session.last, ms)) {
+  if (!session || session.owner !== anon || engine.session_expired(session.last, ms)) {
     session = { id: newId(), last: ms, owner: anon };
   }
   session.last = Math.max(session.last, ms);
@@ -271,7 +356,7 @@ function report(error) {
   }
 }
 
-/** A random UUIDv4 (ids for people and sessions; events get UUIDv7 from the core). */
+/** A random UUIDv4 (ids for people and sessions; events get UUIDv7 from the engine). */
 function newId() {
   const b = crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 15) | 64;
@@ -280,11 +365,21 @@ function newId() {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
+/** 32-bit FNV-1a of a string: the sampling decision, stable per shopper. */
+function fnv1a(s) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+// Storage: nothing is read or written without consent (when it is required) or when tracking is off.
 function read(key) {
+  if (!sending()) return null;
   try { return localStorage.getItem(key); } catch { return null; }
 }
 
 function store(key, value) {
+  if (!sending()) return;
   try {
     if (value == null) localStorage.removeItem(key);
     else localStorage.setItem(key, value);

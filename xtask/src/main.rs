@@ -16,6 +16,8 @@ use anyhow::{bail, Context, Result};
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const WASM_PROFILE: &str = "wasm-release";
+/// Where `cargo xtask build` inlines the SDK's snippet in the storefront's page.
+const SNIPPET_MARKER: &str = "<!-- shopstream:snippet -->";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -185,13 +187,18 @@ impl Workspace {
             .arg(format!("--outfile={}", pkg.join("index.js").display())))?;
         std::fs::remove_file(&shell)?;
         std::fs::remove_file(pkg.join("shopstream_sdk.js"))?;
+        run(Command::new(self.npm_bin("esbuild"))
+            .arg(js.join("snippet.js"))
+            .args(["--minify", "--target=es2020", "--log-level=warning"])
+            .arg(format!("--outfile={}", pkg.join("snippet.min.js").display())))?;
         let manifest = std::fs::read_to_string(js.join("package.json"))?
             .replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{version}\""));
         std::fs::write(pkg.join("package.json"), manifest)?;
         let (wasm_raw, wasm_gz) = sizes(&pkg.join("shopstream_sdk_bg.wasm"))?;
         let (js_raw, js_gz) = sizes(&pkg.join("index.js"))?;
+        let (snippet_raw, snippet_gz) = sizes(&pkg.join("snippet.min.js"))?;
         eprintln!(
-            "xtask: sdk-wasm/pkg built: wasm {wasm_raw} B ({wasm_gz} B gzip-9) + index.js {js_raw} B ({js_gz} B gzip-9) = {} B gzip-9",
+            "xtask: sdk-wasm/pkg built: wasm {wasm_raw} B ({wasm_gz} B gzip-9) + index.js {js_raw} B ({js_gz} B gzip-9) = {} B gzip-9; snippet {snippet_raw} B ({snippet_gz} B gzip-9)",
             wasm_gz + js_gz
         );
         Ok(())
@@ -202,7 +209,14 @@ impl Workspace {
         let dist = self.root.join("storefront/dist");
         let _ = std::fs::remove_dir_all(&dist);
         self.bindgen_and_opt(&wasm, &dist, "storefront")?;
-        std::fs::copy(self.root.join("storefront/index.html"), dist.join("index.html"))?;
+        // The page loads the tracker the way the README tells shops to: the snippet, inline.
+        let snippet = std::fs::read_to_string(self.root.join("sdk-wasm/pkg/snippet.min.js"))?;
+        let snippet = format!("<script>{}</script>", snippet.trim().replace("\"SRC\"", "\"/sdk/index.js\""));
+        let page = std::fs::read_to_string(self.root.join("storefront/index.html"))?;
+        if !page.contains(SNIPPET_MARKER) {
+            bail!("storefront/index.html lacks the {SNIPPET_MARKER} line");
+        }
+        std::fs::write(dist.join("index.html"), page.replace(SNIPPET_MARKER, &snippet))?;
         copy_dir(&self.root.join("storefront/static"), &dist)?;
         copy_dir(&self.root.join("sdk-wasm/pkg"), &dist.join("sdk"))?;
         eprintln!("xtask: storefront built into {}", dist.display());
