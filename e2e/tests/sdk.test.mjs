@@ -443,3 +443,125 @@ test("the script-tag snippet queues calls made before the package loads", async 
   assert.equal(await page.evaluate(() => typeof window.shopstream.productViewed), "function", "replaced by the package");
   await context.close();
 });
+
+// ---- the persistent queue ------------------------------------------------------------------------
+
+/** Records in the tracker's IndexedDB queue (owner, id). */
+function storedQueue(page) {
+  return page.evaluate(() => new Promise((resolve) => {
+    const req = indexedDB.open("shopstream", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("queue", { keyPath: "id" });
+    req.onsuccess = () => {
+      const all = req.result.transaction("queue").objectStore("queue").getAll();
+      all.onsuccess = () => { resolve(all.result.map((r) => ({ id: r.id, owner: r.owner }))); req.result.close(); };
+    };
+  }));
+}
+
+async function untilQueued(page, n) {
+  for (const deadline = Date.now() + 10000; Date.now() < deadline; await sleep(50)) {
+    if ((await storedQueue(page)).length === n) return;
+  }
+  assert.fail(`the stored queue never held ${n} events`);
+}
+
+/** Makes the ingest fail (503) for this context while `state.failing` is true. */
+async function failingIngest(context) {
+  const state = { failing: true, ids: [] };
+  await context.route("**/v1/events", (route) => {
+    const body = route.request().postData();
+    if (body) state.ids.push(...JSON.parse(body).events.map((e) => e.event_id));
+    return state.failing ? route.fulfill({ status: 503, body: "{}" }) : route.continue();
+  });
+  return state;
+}
+
+test("events survive a reload while the server is down, and are sent once it is back", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const ingest = await failingIngest(context);
+  await page.evaluate((t) => { for (let i = 0; i < 25; i++) window.sdk.track("search", { query: t, results: i }); }, t);
+  await untilQueued(page, 25);
+  await page.reload();
+  await page.waitForFunction(() => window.sdk);
+  ingest.failing = false;
+  await page.evaluate(() => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false }));
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 25, 20000));
+  assert.deepEqual(events.map((e) => e.properties.results), [...Array(25).keys()]);
+  await untilQueued(page, 0); // delivered events leave the stored queue
+  await context.close();
+});
+
+test("events survive a renderer crash (no pagehide at all)", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const ingest = await failingIngest(context);
+  await page.evaluate((t) => { for (let i = 0; i < 5; i++) window.sdk.track("search", { query: t }); }, t);
+  await untilQueued(page, 5);
+  const cdp = await context.newCDPSession(page);
+  // Page.crash kills the renderer and never answers: give it a moment instead of awaiting it.
+  await Promise.race([cdp.send("Page.crash").catch(() => {}), sleep(2000)]);
+  ingest.failing = false;
+  const next = await context.newPage();
+  await next.goto(server.url);
+  await next.waitForFunction(() => window.sdk);
+  await next.evaluate(() => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false }));
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 5, 20000));
+  assert.equal(events.length, 5);
+  await context.close();
+});
+
+test("offline, then online: queued events are sent when the browser is back", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  await context.setOffline(true);
+  await page.evaluate((t) => { for (let i = 0; i < 3; i++) window.sdk.track("search", { query: t }); }, t);
+  await untilQueued(page, 3);
+  await sleep(500);
+  assert.equal(mine(t)(storedEvents(server.data)).length, 0);
+  await context.setOffline(false);
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 3, 15000));
+  assert.equal(events.length, 3);
+  await context.close();
+});
+
+test("the queue is bounded: the oldest are dropped, counted, reported and removed from storage", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 500, maxQueueEvents: 5, flushIntervalMs: 600000 });
+  await page.evaluate((t) => { for (let i = 0; i < 8; i++) window.sdk.track("search", { query: t, results: i }); }, t);
+  await untilQueued(page, 5);
+  const errors = await page.evaluate(() => window.errors.filter((e) => e.code === "queue_full").length);
+  assert.equal(errors, 3);
+  await page.evaluate(() => window.sdk.flush());
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 5));
+  assert.deepEqual(events.map((e) => e.properties.results), [3, 4, 5, 6, 7], "the newest five");
+  await context.close();
+});
+
+test("two tabs never send the same stored event twice", async () => {
+  const t = tag();
+  const { context, page } = await sdkPage({ flushAt: 1 });
+  const ingest = await failingIngest(context);
+  await page.evaluate((t) => { for (let i = 0; i < 30; i++) window.sdk.track("search", { query: t, results: i }); }, t);
+  await untilQueued(page, 30);
+  const sentBefore = new Set(ingest.ids);
+  await page.close(); // its stored events are now orphans
+  ingest.ids.length = 0;
+  ingest.failing = false;
+  const open = async () => {
+    const p = await context.newPage();
+    await p.goto(server.url);
+    await p.waitForFunction(() => window.sdk);
+    return p;
+  };
+  const [b, c] = await Promise.all([open(), open()]);
+  await Promise.all([b, c].map((p) => p.evaluate(() => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false }))));
+  const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 30, 20000));
+  assert.equal(events.length, 30);
+  await sleep(1000);
+  const resent = ingest.ids.filter((id) => events.some((e) => e.event_id === id));
+  assert.equal(resent.length, 30, "each orphaned event sent once by the two tabs together");
+  assert.equal(new Set(resent).size, 30);
+  assert.ok(sentBefore.size > 0, "the first tab did try (and fail) to send them");
+  await context.close();
+});

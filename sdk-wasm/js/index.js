@@ -25,6 +25,10 @@ let identity = null; // { anonymous_id, user_id? }
 let session = null; // { id, last (unix ms), owner (anonymous id) }
 let waiters = []; // resolve functions of flush() calls
 let pageCtx = null, pageHref = null, pageTitle = null, lastPageView = null;
+let db = null; // the persistent queue (IndexedDB), or null when unavailable or not allowed
+let unsaved = []; // records to write in the next transaction: { id, owner, json }
+const batches = new Map(); // batch id -> event ids, to delete them from storage once settled
+const tabId = newId(); // this page's owner id for the records it stores
 
 /** Loads the tracker and applies the options; rejects with a clear message on invalid ones. */
 export function init(opts) {
@@ -44,9 +48,10 @@ export function init(opts) {
     loaded = true;
     addEventListener("pagehide", onHide);
     document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && onHide());
-    addEventListener("online", () => send(false));
+    addEventListener("online", () => { engine.clear_backoff(); restore(); send(false); });
     if (opts.autoPageViews !== false) watchHistory();
     schedule();
+    restore();
   });
   ready.catch(() => { ready = null; });
   return ready;
@@ -106,7 +111,7 @@ export function setConsent(granted) {
     store(KEY.anonymous, who_.anonymous_id);
     store(KEY.user, who_.user_id);
     schedule();
-    if (loaded) decide();
+    if (loaded) { decide(); restore(); }
   } else {
     for (const key of Object.values(KEY)) {
       try { localStorage.removeItem(key); } catch { /* storage unavailable */ }
@@ -114,7 +119,9 @@ export function setConsent(granted) {
     identity = null;
     session = null;
     buffer = [];
+    unsaved = [];
     if (loaded) engine.discard_oldest(engine.waiting());
+    if (db) transact((os) => os.clear());
   }
 }
 
@@ -170,6 +177,7 @@ function drain(limit) {
     }
   }
   if (session) store(KEY.session, `${session.id}|${session.last}|${session.owner}`);
+  save();
   if (buffer.length) schedule();
   decide();
 }
@@ -201,9 +209,16 @@ function build(type, properties, ms, context, who_) {
     report({ code: "not_json", path: "properties", reason: String(e), type });
     return;
   }
-  const dropped = engine.push(json);
-  if (dropped < 0) report({ code: "event_too_large", path: "$", reason: "the event is over 32 KiB of JSON", type });
-  else if (dropped > 0) report({ code: "queue_full", reason: `the queue is full: ${dropped} oldest event(s) dropped` });
+  const dropped = engine.push(event.event_id, json);
+  if (dropped < 0) {
+    report({ code: "event_too_large", path: "$", reason: "the event is over 32 KiB of JSON", type });
+    return;
+  }
+  unsaved.push({ id: event.event_id, owner: tabId, json });
+  if (dropped > 0) {
+    forget(engine.take_dropped_ids().split(","));
+    report({ code: "queue_full", reason: `the queue is full: ${dropped} oldest event(s) dropped` });
+  }
 }
 
 /** Sends when a full batch waits; otherwise makes sure the interval timer is running. */
@@ -224,6 +239,7 @@ function send(hiding) {
   if (!hiding && auth && auth.provider && !auth.token) return refreshToken().then(() => send(false));
   const body = engine.next_batch(new Date().toISOString(), hiding ? KEEPALIVE_MAX_BYTES : engine.max_batch_bytes());
   if (body === undefined) return settleWaiters();
+  batches.set(engine.batch_id(), engine.batch_event_ids().split(","));
   post(engine.batch_id(), body, hiding);
 }
 
@@ -244,6 +260,9 @@ function settled(id, status, retryAfter, answer) {
   inFlight--;
   const verdict = engine.settle(id, status, retryAfter ?? undefined, Date.now(), Math.random());
   const events = engine.settled_events();
+  const ids = batches.get(id) || [];
+  batches.delete(id);
+  if (verdict === DELIVERED || verdict === DROPPED) forget(ids);
   if (options.debug) console.debug("shopstream: answer", status, "for", events, "event(s)");
   if (verdict === DELIVERED) {
     authRefreshed = false;
@@ -261,6 +280,7 @@ function settled(id, status, retryAfter, answer) {
       return refreshToken().then(() => send(false));
     }
     engine.discard_oldest(events);
+    forget(ids);
     report({ code: "unauthorized", status, reason: `the server answered 401: ${events} event(s) dropped` });
   } else {
     // Kept in the engine for the retry; a pending flush() ends here rather than wait out an outage.
@@ -291,6 +311,88 @@ function onHide() {
   if (!loaded) return;
   drain(Infinity);
   send(true);
+}
+
+// ---- the persistent queue -------------------------------------------------------------------
+// Every queued event is also in IndexedDB (one transaction per processed chunk: incremental, never
+// a rewrite), owned by the tab that queued it, and deleted once delivered or dropped. Each tab holds
+// a Web Lock for its life; the events of tabs that are gone (reloaded, closed, crashed) are claimed
+// under an exclusive lock, in one transaction, so exactly one tab takes them over and sends them.
+
+const TAB_LOCK = "shopstream:tab:";
+let tabLock = null; // resolves once this tab's lock is held
+
+function openDb() {
+  if (db !== null || !sending() || typeof indexedDB === "undefined") return Promise.resolve(db);
+  return new Promise((resolve) => {
+    const req = indexedDB.open("shopstream", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("queue", { keyPath: "id" });
+    req.onsuccess = () => resolve((db = req.result));
+    req.onerror = () => resolve(null);
+    req.onblocked = () => resolve(null);
+  });
+}
+
+/** Runs `work(objectStore)` in a read-write transaction; resolves true once committed. */
+function transact(work) {
+  return new Promise((resolve) => {
+    try {
+      const tx = db.transaction("queue", "readwrite");
+      work(tx.objectStore("queue"));
+      tx.oncomplete = () => resolve(true);
+      tx.onerror = tx.onabort = () => resolve(false);
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
+function save() {
+  if (!unsaved.length || !sending()) return;
+  const records = unsaved;
+  unsaved = [];
+  openDb().then((d) => d && transact((os) => records.forEach((r) => os.put(r))));
+}
+
+function forget(ids) {
+  const gone = new Set(ids);
+  unsaved = unsaved.filter((r) => !gone.has(r.id));
+  if (db) transact((os) => ids.forEach((id) => id && os.delete(id)));
+}
+
+/** Takes over the stored events of tabs that are gone, and queues them (oldest first). */
+async function restore() {
+  if (!sending() || !(await openDb())) return;
+  const locks = navigator.locks;
+  if (locks && !tabLock) {
+    tabLock = new Promise((granted) => locks.request(TAB_LOCK + tabId, () => (granted(), new Promise(() => {}))));
+  }
+  await tabLock;
+  const claim = async () => {
+    // Asked inside the claim lock: a tab that claimed anything held its own lock before it did.
+    const live = locks ? new Set((await locks.query()).held.map((l) => l.name)) : null;
+    const claimed = [];
+    const ok = await transact((os) => {
+      os.openCursor().onsuccess = (e) => {
+        const cursor = e.target.result;
+        if (!cursor) return;
+        const r = cursor.value;
+        // Without Web Locks liveness is unknown: take everything (the server deduplicates by id).
+        if (r.owner !== tabId && (!live || !live.has(TAB_LOCK + r.owner))) {
+          r.owner = tabId;
+          cursor.update(r);
+          claimed.push(r);
+        }
+        cursor.continue();
+      };
+    });
+    return ok ? claimed : [];
+  };
+  const claimed = locks ? await locks.request("shopstream:claim", claim) : await claim();
+  for (const r of claimed) {
+    if (engine.push(r.id, r.json) > 0) forget(engine.take_dropped_ids().split(","));
+  }
+  if (claimed.length) decide();
 }
 
 /** Page views for single-page apps: history changes that change the URL, and the first page. */

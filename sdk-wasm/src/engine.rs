@@ -141,16 +141,21 @@ pub struct Batch {
     pub id: u32,
     pub body: String,
     pub events: u32,
+    /// The `event_id`s it carries (the shell deletes them from storage once the batch is settled).
+    pub event_ids: Vec<String>,
 }
+
+/// A queued event: its id and its JSON.
+type Queued = (String, String);
 
 /// The queue and the delivery state.
 #[derive(Debug)]
 pub struct Pipeline {
     config: Config,
-    /// Event JSON waiting to be sent, oldest first.
-    waiting: VecDeque<String>,
+    /// Events waiting to be sent, oldest first.
+    waiting: VecDeque<Queued>,
     /// Batches sent and not yet answered, by id, with their events (to put back on a retry).
-    in_flight: Vec<(u32, Vec<String>)>,
+    in_flight: Vec<(u32, Vec<Queued>)>,
     next_batch_id: u32,
     /// Consecutive failed attempts (resets on a delivery).
     failures: u32,
@@ -158,6 +163,8 @@ pub struct Pipeline {
     not_before_ms: f64,
     /// Events dropped because the queue was full, since the start.
     pub dropped_overflow: u64,
+    /// Ids of events dropped for room and not yet taken by [`Pipeline::take_dropped_ids`].
+    dropped_ids: Vec<String>,
 }
 
 impl Pipeline {
@@ -170,6 +177,7 @@ impl Pipeline {
             failures: 0,
             not_before_ms: 0.0,
             dropped_overflow: 0,
+            dropped_ids: Vec::new(),
         }
     }
 
@@ -186,17 +194,24 @@ impl Pipeline {
         self.in_flight.len()
     }
 
-    /// Queues one event's JSON. Returns how many old events were dropped to make room (0 or 1).
-    pub fn push(&mut self, event_json: String) -> u32 {
+    /// Queues one event (its id and JSON). Returns how many old events were dropped to make room
+    /// (their ids are then in [`Pipeline::take_dropped_ids`]).
+    pub fn push(&mut self, event_id: String, event_json: String) -> u32 {
         let mut dropped = 0;
         let in_flight: usize = self.in_flight.iter().map(|(_, e)| e.len()).sum();
-        while !self.waiting.is_empty() && self.waiting.len() + in_flight >= self.config.max_queue_events as usize {
-            self.waiting.pop_front();
+        while self.waiting.len() + in_flight >= self.config.max_queue_events as usize {
+            let Some((id, _)) = self.waiting.pop_front() else { break };
+            self.dropped_ids.push(id);
             dropped += 1;
         }
         self.dropped_overflow += u64::from(dropped);
-        self.waiting.push_back(event_json);
+        self.waiting.push_back((event_id, event_json));
         dropped
+    }
+
+    /// The ids of events dropped for room since the last call.
+    pub fn take_dropped_ids(&mut self) -> Vec<String> {
+        core::mem::take(&mut self.dropped_ids)
     }
 
     /// Drops the `n` oldest waiting events.
@@ -210,6 +225,11 @@ impl Pipeline {
         self.waiting.len() >= self.config.flush_at as usize
     }
 
+    /// Ends a failure's backoff (not the failure count: the next failure still backs off longer).
+    pub fn clear_backoff(&mut self) {
+        self.not_before_ms = 0.0;
+    }
+
     /// Whether a failure's backoff still holds at `now_ms`.
     pub fn backing_off(&self, now_ms: f64) -> bool {
         now_ms < self.not_before_ms
@@ -221,7 +241,7 @@ impl Pipeline {
         let head = batch_head(sent_at);
         let mut bytes = head.len() + BATCH_TAIL.len();
         let mut count = 0;
-        for e in &self.waiting {
+        for (_, e) in &self.waiting {
             let add = e.len() + usize::from(count > 0);
             if count == MAX_EVENTS_PER_BATCH || (count > 0 && bytes + add > max_bytes as usize) {
                 break;
@@ -232,10 +252,10 @@ impl Pipeline {
         if count == 0 {
             return None;
         }
-        let events: Vec<String> = self.waiting.drain(..count).collect();
+        let events: Vec<Queued> = self.waiting.drain(..count).collect();
         let mut body = String::with_capacity(bytes);
         body.push_str(&head);
-        for (i, e) in events.iter().enumerate() {
+        for (i, (_, e)) in events.iter().enumerate() {
             if i > 0 {
                 body.push(',');
             }
@@ -244,8 +264,9 @@ impl Pipeline {
         body.push_str(BATCH_TAIL);
         let id = self.next_batch_id;
         self.next_batch_id = self.next_batch_id.wrapping_add(1);
+        let event_ids = events.iter().map(|(id, _)| id.clone()).collect();
         self.in_flight.push((id, events));
-        Some(Batch { id, body, events: count as u32 })
+        Some(Batch { id, body, events: count as u32, event_ids })
     }
 
     /// Settles batch `id` with the response's `status` (0 for a network error) and its
@@ -412,11 +433,22 @@ pub fn session_expired(last_activity_ms: f64, now_ms: f64) -> bool {
 mod tests {
     use super::*;
 
-    fn ev(i: usize) -> String {
+    fn json(i: usize) -> String {
         let mut s = String::from("{\"n\":");
         push_u64(&mut s, i as u64);
         s.push('}');
         s
+    }
+
+    fn id(i: usize) -> String {
+        let mut s = String::from("id-");
+        push_u64(&mut s, i as u64);
+        s
+    }
+
+    /// Pushes event `i` (id `id-i`, JSON `{"n":i}`).
+    fn push(p: &mut Pipeline, i: usize) -> u32 {
+        p.push(id(i), json(i))
     }
 
     #[test]
@@ -436,7 +468,7 @@ mod tests {
     fn batches_are_wire_format_json_in_order() {
         let mut p = Pipeline::new(Config::default());
         for i in 0..3 {
-            p.push(ev(i));
+            push(&mut p, i);
         }
         let b = p.next_batch("2026-11-22T10:00:00.000Z", KEEPALIVE_MAX_BYTES).unwrap();
         assert_eq!(
@@ -444,6 +476,7 @@ mod tests {
             r#"{"schema_version":1,"sent_at":"2026-11-22T10:00:00.000Z","events":[{"n":0},{"n":1},{"n":2}]}"#
         );
         assert_eq!(b.events, 3);
+        assert_eq!(b.event_ids, [id(0), id(1), id(2)]);
         assert_eq!(p.waiting(), 0);
         assert_eq!(p.next_batch("x", KEEPALIVE_MAX_BYTES), None);
     }
@@ -452,7 +485,7 @@ mod tests {
     fn batches_respect_the_event_count_limit() {
         let mut p = Pipeline::new(Config::default());
         for i in 0..(MAX_EVENTS_PER_BATCH + 1) {
-            p.push(ev(i));
+            push(&mut p, i);
         }
         assert_eq!(p.next_batch("t", MAX_BATCH_BYTES as u32).unwrap().events, MAX_EVENTS_PER_BATCH as u32);
         assert_eq!(p.next_batch("t", MAX_BATCH_BYTES as u32).unwrap().events, 1);
@@ -463,7 +496,7 @@ mod tests {
         let mut p = Pipeline::new(Config::default());
         let event = "x".repeat(100);
         for _ in 0..10 {
-            p.push(event.clone());
+            p.push(id(0), event.clone());
         }
         let head = batch_head("t").len() + BATCH_TAIL.len();
         // Room for exactly 3 events (100 + 1 + 100 + 1 + 100).
@@ -481,10 +514,12 @@ mod tests {
         let config = Config { max_queue_events: 3, ..Config::default() };
         let mut p = Pipeline::new(config);
         for i in 0..3 {
-            assert_eq!(p.push(ev(i)), 0);
+            assert_eq!(push(&mut p, i), 0);
         }
-        assert_eq!(p.push(ev(3)), 1);
-        assert_eq!(p.push(ev(4)), 1);
+        assert_eq!(push(&mut p, 3), 1);
+        assert_eq!(push(&mut p, 4), 1);
+        assert_eq!(p.take_dropped_ids(), [id(0), id(1)]);
+        assert!(p.take_dropped_ids().is_empty(), "taken once");
         assert_eq!(p.dropped_overflow, 2);
         let b = p.next_batch("t", 1 << 20).unwrap();
         assert!(b.body.ends_with(r#"[{"n":2},{"n":3},{"n":4}]}"#), "{}", b.body);
@@ -493,9 +528,9 @@ mod tests {
     #[test]
     fn the_flush_threshold() {
         let mut p = Pipeline::new(Config { flush_at: 2, ..Config::default() });
-        p.push(ev(0));
+        push(&mut p, 0);
         assert!(!p.full_batch_waiting());
-        p.push(ev(1));
+        push(&mut p, 1);
         assert!(p.full_batch_waiting());
     }
 
@@ -517,13 +552,15 @@ mod tests {
     fn a_retry_puts_the_events_back_in_order_and_backs_off() {
         let mut p = Pipeline::new(Config::default());
         for i in 0..3 {
-            p.push(ev(i));
+            push(&mut p, i);
         }
         let first = p.next_batch("t", 1 << 20).unwrap();
-        p.push(ev(3));
+        push(&mut p, 3);
         let (verdict, n) = p.settle(first.id, 503, None, 1000.0, 0.5);
         assert_eq!((verdict, n), (Verdict::RetryIn(500), 3));
         assert!(p.backing_off(1499.0) && !p.backing_off(1500.0));
+        p.clear_backoff();
+        assert!(!p.backing_off(1000.0));
         let again = p.next_batch("t", 1 << 20).unwrap();
         assert_eq!(again.body, first.body.replace("]}", r#",{"n":3}]}"#), "same events, same order, then the new one");
         // The second failure doubles the ceiling; a delivery resets it.
@@ -537,7 +574,7 @@ mod tests {
     #[test]
     fn a_client_error_drops_the_batch() {
         let mut p = Pipeline::new(Config::default());
-        p.push(ev(0));
+        push(&mut p, 0);
         let b = p.next_batch("t", 1 << 20).unwrap();
         assert_eq!(p.settle(b.id, 400, None, 0.0, 0.5), (Verdict::Dropped, 1));
         assert_eq!(p.waiting(), 0);
@@ -547,7 +584,7 @@ mod tests {
     #[test]
     fn an_unauthorized_batch_waits_for_a_new_token_without_backoff() {
         let mut p = Pipeline::new(Config::default());
-        p.push(ev(0));
+        push(&mut p, 0);
         let b = p.next_batch("t", 1 << 20).unwrap();
         assert_eq!(p.settle(b.id, 401, None, 0.0, 0.5), (Verdict::Unauthorized, 1));
         assert_eq!(p.waiting(), 1);

@@ -36,6 +36,8 @@ struct State {
     last_batch: Cell<(u32, u32)>,
     /// Events concerned by the last `settle`.
     last_settled: Cell<u32>,
+    /// Event ids of the batch last returned by `next_batch`.
+    last_batch_ids: Cell<String>,
 }
 
 // SAFETY: one thread on this target (no `atomics`), so the state is never shared across threads.
@@ -46,6 +48,7 @@ static STATE: State = State {
     pipeline: RefCell::new(Pipeline::new(Config::DEFAULT)),
     last_batch: Cell::new((0, 0)),
     last_settled: Cell::new(0),
+    last_batch_ids: Cell::new(String::new()),
 };
 
 fn with<R>(f: impl FnOnce(&mut Pipeline) -> R) -> R {
@@ -94,14 +97,32 @@ pub fn new_event_id(unix_ms: f64) -> String {
     crate::engine::uuid_v7(unix_ms, &random)
 }
 
-/// Queues an event's JSON. Returns how many old events were dropped for room (0 or 1), or -1 when
-/// this event is larger than the ingest's per-event limit (it is not queued).
+/// Queues an event (its id and JSON). Returns how many old events were dropped for room (their ids:
+/// `take_dropped_ids()`), or -1 when this event is larger than the ingest's per-event limit (it is
+/// not queued).
 #[wasm_bindgen]
-pub fn push(event_json: String) -> i32 {
+pub fn push(event_id: String, event_json: String) -> i32 {
     if event_json.len() > MAX_EVENT_BYTES {
         return -1;
     }
-    with(|p| p.push(event_json) as i32)
+    with(|p| p.push(event_id, event_json) as i32)
+}
+
+/// Ids of the events dropped for room since the last call, comma-separated.
+#[wasm_bindgen]
+pub fn take_dropped_ids() -> String {
+    join(&with(|p| p.take_dropped_ids()))
+}
+
+fn join(ids: &[String]) -> String {
+    let mut out = String::with_capacity(ids.len() * 37);
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(id);
+    }
+    out
 }
 
 #[wasm_bindgen]
@@ -125,7 +146,14 @@ pub fn backing_off(now_ms: f64) -> bool {
 pub fn next_batch(sent_at: &str, max_bytes: u32) -> Option<String> {
     let batch = with(|p| p.next_batch(sent_at, max_bytes))?;
     STATE.last_batch.set((batch.id, batch.events));
+    STATE.last_batch_ids.set(join(&batch.event_ids));
     Some(batch.body)
+}
+
+/// The event ids of the batch last returned by `next_batch`, comma-separated.
+#[wasm_bindgen]
+pub fn batch_event_ids() -> String {
+    STATE.last_batch_ids.take()
 }
 
 #[wasm_bindgen]
@@ -155,6 +183,12 @@ pub fn settle(id: u32, status: u16, retry_after: Option<String>, now_ms: f64, ra
 #[wasm_bindgen]
 pub fn settled_events() -> u32 {
     STATE.last_settled.get()
+}
+
+/// Ends a failure's backoff now (the browser says it is back online).
+#[wasm_bindgen]
+pub fn clear_backoff() {
+    with(|p| p.clear_backoff());
 }
 
 /// Drops the `n` oldest waiting events (after an unauthorized batch that cannot be re-sent).

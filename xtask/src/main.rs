@@ -264,7 +264,7 @@ impl Workspace {
         self.build_storefront()?;
         step("browser tests (node --test e2e/, headless Debian Chromium)");
         let mut node = Command::new("node");
-        node.args(["--test", "--test-reporter=tap", "--test-concurrency=1"])
+        node.args(["--test", "--test-reporter=tap", "--test-concurrency=1", "--test-timeout=120000"])
             .current_dir(self.root.join("e2e"))
             .env("SHOPSTREAM_BIN", self.target.join("debug/shopstream"))
             .env("SHOPSTREAM_SITE", self.root.join("storefront/dist"))
