@@ -2,9 +2,11 @@
 // (503, 429, 400, network errors) are injected with Playwright's request routing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, launchBrowser, waitForEvents, storedEvents, sdkTestSite } from "./support.mjs";
+import { startServer, launchBrowser, waitForEvents, storedEvents, sdkTestSite, isIngest, requestBody } from "./support.mjs";
 
 let server, browser;
+/** Routes to the ingest, with or without a query (`?compression=gzip`). */
+const INGEST_URL = /\/v1\/events(\?.*)?$/;
 
 before(async () => {
   server = await startServer(sdkTestSite());
@@ -22,7 +24,7 @@ async function sdkPage(options = {}) {
   const page = await context.newPage();
   const requests = [];
   page.on("request", (r) => {
-    if (r.url().endsWith("/v1/events")) requests.push({ at: Date.now(), body: r.postData() });
+    if (isIngest(r)) requests.push({ at: Date.now(), body: requestBody(r), gzip: r.url().includes("compression=gzip") });
   });
   await page.goto(server.url);
   await page.waitForFunction(() => window.sdk);
@@ -88,8 +90,8 @@ test("retries 503 and network errors with the same event ids until stored", asyn
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 3 });
   const attempts = [];
-  await page.route("**/v1/events", async (route) => {
-    attempts.push(JSON.parse(route.request().postData()).events.map((e) => e.event_id));
+  await page.route(INGEST_URL, async (route) => {
+    attempts.push(JSON.parse(requestBody(route.request())).events.map((e) => e.event_id));
     if (attempts.length === 1) return route.fulfill({ status: 503, body: "{}" });
     if (attempts.length === 2) return route.abort("failed");
     return route.continue();
@@ -109,7 +111,7 @@ test("429 with Retry-After waits at least that long", async () => {
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 1 });
   const at = [];
-  await page.route("**/v1/events", async (route) => {
+  await page.route(INGEST_URL, async (route) => {
     at.push(Date.now());
     if (at.length === 1) return route.fulfill({ status: 429, headers: { "retry-after": "2" }, body: "{}" });
     return route.continue();
@@ -125,7 +127,7 @@ test("a 400 is not retried: the batch is dropped and reported", async () => {
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 2 });
   let calls = 0;
-  await page.route("**/v1/events", (route) => { calls++; return route.fulfill({ status: 400, body: "{}" }); });
+  await page.route(INGEST_URL, (route) => { calls++; return route.fulfill({ status: 400, body: "{}" }); });
   await page.evaluate((t) => { window.sdk.track("search", { query: t }); window.sdk.track("search", { query: t }); }, t);
   await page.waitForFunction(() => window.errors.length > 0);
   await sleep(1500);
@@ -339,7 +341,7 @@ test("auth: a bearer token is sent, and a 401 triggers one refresh and a retry",
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 1 });
   const seen = [];
-  await page.route("**/v1/events", (route) => {
+  await page.route(INGEST_URL, (route) => {
     seen.push(route.request().headers().authorization);
     return seen.length === 1 ? route.fulfill({ status: 401, body: "{}" }) : route.continue();
   });
@@ -355,7 +357,7 @@ test("auth: a bearer token is sent, and a 401 triggers one refresh and a retry",
 
   const fixed = await sdkPage({ flushAt: 1 });
   let calls = 0;
-  await fixed.page.route("**/v1/events", (route) => { calls++; return route.fulfill({ status: 401, body: "{}" }); });
+  await fixed.page.route(INGEST_URL, (route) => { calls++; return route.fulfill({ status: 401, body: "{}" }); });
   await fixed.page.evaluate((t) => { window.sdk.setAuthToken("static"); window.sdk.track("search", { query: t }); }, t);
   await fixed.page.waitForFunction(() => window.errors.some((e) => e.code === "unauthorized"));
   await sleep(300);
@@ -369,7 +371,7 @@ test("Do Not Track / Global Privacy Control are respected when configured", asyn
   await context.addInitScript(() => Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }));
   const page = await context.newPage();
   let posts = 0;
-  page.on("request", (r) => r.url().endsWith("/v1/events") && posts++);
+  page.on("request", (r) => isIngest(r) && posts++);
   await page.goto(server.url);
   await page.waitForFunction(() => window.sdk);
   await page.evaluate(async (t) => {
@@ -405,7 +407,7 @@ test("sampling is decided per shopper: in at rate 1, out at rate 0, stable at 0.
     const context = await browser.newContext();
     const page = await context.newPage();
     let posts = 0;
-    page.on("request", (r) => r.url().endsWith("/v1/events") && posts++);
+    page.on("request", (r) => isIngest(r) && posts++);
     await page.goto(server.url);
     await page.evaluate((id) => localStorage.setItem("shopstream:aid", id), id);
     await page.waitForFunction(() => window.sdk);
@@ -468,8 +470,8 @@ async function untilQueued(page, n) {
 /** Makes the ingest fail (503) for this context while `state.failing` is true. */
 async function failingIngest(context) {
   const state = { failing: true, ids: [] };
-  await context.route("**/v1/events", (route) => {
-    const body = route.request().postData();
+  await context.route(INGEST_URL, (route) => {
+    const body = requestBody(route.request());
     if (body) state.ids.push(...JSON.parse(body).events.map((e) => e.event_id));
     return state.failing ? route.fulfill({ status: 503, body: "{}" }) : route.continue();
   });
@@ -563,5 +565,20 @@ test("two tabs never send the same stored event twice", async () => {
   assert.equal(resent.length, 30, "each orphaned event sent once by the two tabs together");
   assert.equal(new Set(resent).size, 30);
   assert.ok(sentBefore.size > 0, "the first tab did try (and fail) to send them");
+  await context.close();
+});
+
+test("bodies of 1 KiB or more are gzipped (said in the query, no preflight); small ones are not", async () => {
+  const t = tag();
+  const { context, page, requests } = await sdkPage({ flushAt: 1 });
+  await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1);
+  await page.evaluate((t) => { for (let i = 0; i < 40; i++) window.sdk.track("search", { query: t }); }, t);
+  await page.evaluate(() => window.sdk.flush());
+  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 41);
+  await until(() => requests.length >= 2);
+  assert.equal(requests[0].gzip, false, "one small event: sent as it is");
+  assert.ok(requests.slice(1).every((r) => r.gzip), "larger batches: gzipped");
+  assert.equal(requests.slice(1).reduce((n, r) => n + JSON.parse(r.body).events.length, 0), 40);
   await context.close();
 });

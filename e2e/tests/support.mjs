@@ -4,6 +4,7 @@ import { spawn, execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { chromium } from "playwright-core";
 
 export const BIN = required("SHOPSTREAM_BIN");
@@ -89,4 +90,14 @@ export function sdkTestSite() {
   shopstream.track("search", { query: new URLSearchParams(location.search).get("t") });
 </script>`);
   return site;
+}
+
+/** Whether a request goes to the ingest (with or without `?compression=gzip`). */
+export const isIngest = (request) => new URL(request.url()).pathname === "/v1/events";
+
+/** The JSON text of an ingest request, decompressed when the tracker gzipped it. */
+export function requestBody(request) {
+  const raw = request.postDataBuffer();
+  if (!raw) return null;
+  return new URL(request.url()).searchParams.get("compression") === "gzip" ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
 }

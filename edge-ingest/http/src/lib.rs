@@ -5,7 +5,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,15 +25,58 @@ pub fn router(ingest: Ingest) -> Router {
 }
 
 /// `POST /v1/events`: the plain handler, usable without the router.
-pub async fn post_events(State(ingest): State<Ingest>, body: Body) -> Result<Json<IngestReport>, ApiError> {
+///
+/// The body may be gzip-compressed, said by `Content-Encoding: gzip` or by the query parameter
+/// `compression=gzip` (which keeps a cross-origin post free of a CORS preflight). The limit
+/// applies to the compressed and to the decompressed size alike.
+pub async fn post_events(
+    State(ingest): State<Ingest>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestReport>, ApiError> {
+    let encoding = body_encoding(&uri, &headers)?;
     // Read at most one byte past the limit, so an oversized body is refused without buffering it all.
     let bytes: Bytes = match Limited::new(body, MAX_BATCH_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(ApiError::TooLarge),
         Err(e) => return Err(ApiError::BadBody(e.to_string())),
     };
-    let report = ingest.ingest(&bytes).await.map_err(ApiError::from)?;
-    Ok(Json(report))
+    let report = match encoding {
+        Encoding::Identity => ingest.ingest(&bytes).await,
+        Encoding::Gzip => ingest.ingest(&gunzip_bounded(&bytes, MAX_BATCH_BYTES)?).await,
+    };
+    Ok(Json(report.map_err(ApiError::from)?))
+}
+
+enum Encoding {
+    Identity,
+    Gzip,
+}
+
+fn body_encoding(uri: &Uri, headers: &HeaderMap) -> Result<Encoding, ApiError> {
+    let from_query =
+        uri.query().into_iter().flat_map(|q| q.split('&')).find_map(|pair| pair.strip_prefix("compression="));
+    let from_header = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?"));
+    match from_header.or(from_query).map(str::trim) {
+        None | Some("") | Some("identity") => Ok(Encoding::Identity),
+        Some(e) if e.eq_ignore_ascii_case("gzip") => Ok(Encoding::Gzip),
+        Some(other) => Err(ApiError::UnsupportedEncoding(other.chars().take(32).collect())),
+    }
+}
+
+/// Decompresses at most `limit` bytes: a gzip bomb costs `limit` bytes of memory, then a 413.
+fn gunzip_bounded(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
+    flate2::read::GzDecoder::new(compressed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::BadBody(format!("invalid gzip data: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::TooLarge);
+    }
+    Ok(out)
 }
 
 async fn readyz(State(ingest): State<Ingest>) -> Response {
@@ -53,6 +96,7 @@ pub enum ApiError {
     NotJson(String),
     BadBody(String),
     InvalidBatch(Vec<FieldError>),
+    UnsupportedEncoding(String),
     Unavailable,
 }
 
@@ -75,7 +119,7 @@ impl IntoResponse for ApiError {
         let (status, body) = match self {
             ApiError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"error": "too_large", "reason": format!("the body is larger than {MAX_BATCH_BYTES} bytes"), "limit_bytes": MAX_BATCH_BYTES}),
+                json!({"error": "too_large", "reason": format!("the body (or its decompressed form) is larger than {MAX_BATCH_BYTES} bytes"), "limit_bytes": MAX_BATCH_BYTES}),
             ),
             ApiError::NotJson(reason) => (
                 StatusCode::BAD_REQUEST,
@@ -84,6 +128,10 @@ impl IntoResponse for ApiError {
             ApiError::BadBody(reason) => (
                 StatusCode::BAD_REQUEST,
                 json!({"error": "bad_body", "reason": format!("the body could not be read: {reason}")}),
+            ),
+            ApiError::UnsupportedEncoding(e) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                json!({"error": "unsupported_encoding", "reason": format!("content encoding {e:?} is not supported; send identity or gzip")}),
             ),
             ApiError::InvalidBatch(errors) => (
                 StatusCode::BAD_REQUEST,

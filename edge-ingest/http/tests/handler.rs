@@ -160,3 +160,59 @@ async fn health_and_readiness() {
     let res = app(failing).oneshot(Request::get("/readyz").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+async fn post_to(app: axum::Router, uri: &str, encoding: Option<&str>, body: Vec<u8>) -> (StatusCode, Value) {
+    let mut req = Request::post(uri).header("content-type", "text/plain");
+    if let Some(e) = encoding {
+        req = req.header("content-encoding", e);
+    }
+    let res = app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = res.status();
+    let bytes = to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn gzip_bodies_by_header_or_query_parameter() {
+    let sink = Arc::new(MemorySink::default());
+    let body = gzip(&fixture("valid/mixed_types.json"));
+    let (status, answer) = post_to(app(sink.clone()), "/v1/events", Some("gzip"), body.clone()).await;
+    assert_eq!((status, answer["accepted"].clone()), (StatusCode::OK, Value::from(5)), "{answer}");
+    let (status, answer) = post_to(app(sink.clone()), "/v1/events?x=1&compression=gzip", None, body).await;
+    assert_eq!((status, answer["accepted"].clone()), (StatusCode::OK, Value::from(5)), "{answer}");
+    assert_eq!(sink.events.lock().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_413_without_inflating_it_all() {
+    // 64 MiB of zeros is about 64 KiB compressed: small on the wire, far over the limit inflated.
+    let bomb = gzip(&vec![b' '; 64 * 1024 * 1024]);
+    assert!(bomb.len() < MAX_BATCH_BYTES);
+    let (status, answer) = post_to(app(Arc::default()), "/v1/events", Some("gzip"), bomb).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer["error"], "too_large");
+    // At the limit, inflated, it is fine.
+    let mut at_limit = fixture("valid/page_view.json");
+    at_limit.resize(MAX_BATCH_BYTES, b' ');
+    let (status, _) = post_to(app(Arc::default()), "/v1/events", Some("gzip"), gzip(&at_limit)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_gzip_and_unknown_encodings_are_refused_with_a_reason() {
+    let (status, answer) = post_to(app(Arc::default()), "/v1/events", Some("gzip"), b"not gzip".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(answer["reason"].as_str().unwrap().contains("invalid gzip"), "{answer}");
+    let (status, answer) = post_to(app(Arc::default()), "/v1/events", Some("br"), b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(answer["error"], "unsupported_encoding");
+    let (status, _) = post_to(app(Arc::default()), "/v1/events?compression=zstd", None, b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
