@@ -107,19 +107,25 @@ test("retries 503 and network errors with the same event ids until stored", asyn
   await context.close();
 });
 
-test("429 with Retry-After waits at least that long", async () => {
+test("429 with Retry-After (seconds, then an HTTP date) waits at least that long", async () => {
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 1 });
   const at = [];
   await page.route(INGEST_URL, async (route) => {
     at.push(Date.now());
     if (at.length === 1) return route.fulfill({ status: 429, headers: { "retry-after": "2" }, body: "{}" });
+    if (at.length === 2) {
+      // HTTP dates have whole seconds: 3 s ahead is at least 2 s ahead.
+      const date = new Date(Date.now() + 3000).toUTCString();
+      return route.fulfill({ status: 429, headers: { "retry-after": date }, body: "{}" });
+    }
     return route.continue();
   });
   await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
-  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1, 15000);
-  assert.equal(at.length, 2);
-  assert.ok(at[1] - at[0] >= 1950, `retried after ${at[1] - at[0]} ms`);
+  await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1, 20000);
+  assert.equal(at.length, 3);
+  assert.ok(at[1] - at[0] >= 1950, `retried after ${at[1] - at[0]} ms (Retry-After: 2)`);
+  assert.ok(at[2] - at[1] >= 1950, `retried after ${at[2] - at[1]} ms (Retry-After: an HTTP date)`);
   await context.close();
 });
 

@@ -265,7 +265,7 @@ function post(id, body, keepalive) {
 
 function settled(id, status, retryAfter, answer) {
   inFlight--;
-  const verdict = engine.settle(id, status, retryAfter ?? undefined, Date.now(), Math.random());
+  const verdict = engine.settle(id, status, retryAfterMs(retryAfter), Date.now(), Math.random());
   const events = engine.settled_events();
   const ids = batches.get(id) || [];
   batches.delete(id);
@@ -297,6 +297,13 @@ function settled(id, status, retryAfter, answer) {
   }
   if (waiters.length) send(false);
   else decide();
+}
+
+/** `Retry-After` (delta-seconds or an HTTP date) as ms from now; the engine honours it as a floor. */
+function retryAfterMs(value) {
+  if (value == null) return undefined;
+  const ms = /^\s*\d+\s*$/.test(value) ? Number(value) * 1000 : Date.parse(value) - Date.now();
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 async function refreshToken() {

@@ -270,13 +270,14 @@ impl Pipeline {
     }
 
     /// Settles batch `id` with the response's `status` (0 for a network error) and its
-    /// `Retry-After` header. `random` is uniform in [0, 1) (the jitter). Returns the verdict and
-    /// the number of events it concerned.
+    /// `Retry-After` in ms from now (the shell parses the header: seconds or an HTTP date).
+    /// `random` is uniform in [0, 1) (the jitter). Returns the verdict and the number of events it
+    /// concerned.
     pub fn settle(
         &mut self,
         id: u32,
         status: u16,
-        retry_after: Option<&str>,
+        retry_after_ms: Option<f64>,
         now_ms: f64,
         random: f64,
     ) -> (Verdict, u32) {
@@ -302,8 +303,9 @@ impl Pipeline {
                 if verdict == Verdict::Unauthorized {
                     return (verdict, n);
                 }
-                let delay =
-                    retry_delay_ms(self.failures, random, retry_after.and_then(|v| parse_retry_after(v, now_ms)));
+                // NaN or negative (an unparsable or past date) means "no floor"; `as` saturates.
+                let floor = retry_after_ms.filter(|ms| *ms > 0.0).map(|ms| ms as u32);
+                let delay = retry_delay_ms(self.failures, random, floor);
                 self.failures = self.failures.saturating_add(1);
                 self.not_before_ms = now_ms + f64::from(delay);
                 (Verdict::RetryIn(delay), n)
@@ -356,47 +358,6 @@ pub fn retry_delay_ms(failures: u32, random: f64, retry_after_ms: Option<u32>) -
     let ceiling = (u64::from(RETRY_BASE_MS) << failures.min(32)).min(u64::from(RETRY_MAX_MS));
     let jittered = (random.clamp(0.0, 1.0) * ceiling as f64) as u32;
     jittered.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
-}
-
-/// `Retry-After`: delta-seconds (`"120"`) or an IMF-fixdate (`"Sun, 06 Nov 1994 08:49:37 GMT"`),
-/// as ms from `now_ms`. A date in the past is 0.
-pub fn parse_retry_after(value: &str, now_ms: f64) -> Option<u32> {
-    let v = value.trim();
-    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u64 = v.parse().ok()?;
-        return Some(secs.saturating_mul(1000).min(u64::from(u32::MAX)) as u32);
-    }
-    let at = parse_imf_fixdate(v)?;
-    Some((at - now_ms).clamp(0.0, f64::from(u32::MAX)) as u32)
-}
-
-/// `Sun, 06 Nov 1994 08:49:37 GMT` as Unix ms.
-fn parse_imf_fixdate(v: &str) -> Option<f64> {
-    let b = v.as_bytes();
-    if b.len() != 29 || &b[3..5] != b", " || &b[25..] != b" GMT" {
-        return None;
-    }
-    const MONTHS: [&[u8; 3]; 12] =
-        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
-    let month = MONTHS.iter().position(|m| &b[8..11] == *m)? as i64 + 1;
-    let num = |at: usize, n: usize| -> Option<i64> {
-        b[at..at + n].iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
-    };
-    let (day, year) = (num(5, 2)?, num(12, 4)?);
-    let (h, m, s) = (num(17, 2)?, num(20, 2)?, num(23, 2)?);
-    // Build RFC 3339 and reuse the schema's parser (calendar checks included).
-    let mut iso = String::with_capacity(20);
-    for (n, w, sep) in [(year, 4, '-'), (month, 2, '-'), (day, 2, 'T'), (h, 2, ':'), (m, 2, ':'), (s, 2, 'Z')] {
-        let mut digits = [b'0'; 4];
-        let mut x = n;
-        for d in digits[..w].iter_mut().rev() {
-            *d = b'0' + (x % 10) as u8;
-            x /= 10;
-        }
-        iso.push_str(core::str::from_utf8(&digits[..w]).ok()?);
-        iso.push(sep);
-    }
-    event_schema::Timestamp::parse_rfc3339(&iso).map(|t| t.unix_ms() as f64)
 }
 
 /// A UUIDv7 (RFC 9562) from Unix ms and 10 random bytes: 48-bit time, version 7, variant 10.
@@ -572,6 +533,20 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_is_a_floor_on_the_backoff() {
+        let mut p = Pipeline::new(Config::default());
+        push(&mut p, 0);
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 429, Some(5000.0), 0.0, 0.0).0, Verdict::RetryIn(5000));
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 429, Some(-3.0), 0.0, 0.0).0, Verdict::RetryIn(0), "a date in the past");
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 503, Some(f64::NAN), 0.0, 0.0).0, Verdict::RetryIn(0), "unparsable");
+        let b = p.next_batch("t", 1 << 20).unwrap();
+        assert_eq!(p.settle(b.id, 503, Some(1e12), 0.0, 0.0).0, Verdict::RetryIn(MAX_RETRY_AFTER_MS), "capped");
+    }
+
+    #[test]
     fn a_client_error_drops_the_batch() {
         let mut p = Pipeline::new(Config::default());
         push(&mut p, 0);
@@ -602,18 +577,6 @@ mod tests {
         assert_eq!(retry_delay_ms(100, 0.5, None), RETRY_MAX_MS / 2, "no overflow");
         assert_eq!(retry_delay_ms(0, 0.1, Some(5000)), 5000, "never sooner than Retry-After");
         assert_eq!(retry_delay_ms(0, 0.1, Some(u32::MAX)), MAX_RETRY_AFTER_MS, "a huge Retry-After is capped");
-    }
-
-    #[test]
-    fn retry_after_in_both_forms() {
-        assert_eq!(parse_retry_after("120", 0.0), Some(120_000));
-        assert_eq!(parse_retry_after(" 0 ", 0.0), Some(0));
-        let now = event_schema::Timestamp::parse_rfc3339("1994-11-06T08:49:30Z").unwrap().unix_ms() as f64;
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), Some(7000));
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now + 60_000.0), Some(0), "past");
-        for bad in ["", "soon", "-1", "1.5", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT"] {
-            assert_eq!(parse_retry_after(bad, now), None, "{bad}");
-        }
     }
 
     #[test]

@@ -166,11 +166,12 @@ pub fn batch_events() -> u32 {
     STATE.last_batch.get().1
 }
 
-/// Settles batch `id`: -1 delivered, -2 dropped, -3 unauthorized (events kept), or the retry delay
-/// in ms (events kept). The number of events concerned is then `settled_events()`.
+/// Settles batch `id` (`retry_after_ms`: the `Retry-After` header in ms from now): -1 delivered,
+/// -2 dropped, -3 unauthorized (events kept), or the retry delay in ms (events kept). The number of
+/// events concerned is then `settled_events()`.
 #[wasm_bindgen]
-pub fn settle(id: u32, status: u16, retry_after: Option<String>, now_ms: f64, random: f64) -> f64 {
-    let (verdict, n) = with(|p| p.settle(id, status, retry_after.as_deref(), now_ms, random));
+pub fn settle(id: u32, status: u16, retry_after_ms: Option<f64>, now_ms: f64, random: f64) -> f64 {
+    let (verdict, n) = with(|p| p.settle(id, status, retry_after_ms, now_ms, random));
     STATE.last_settled.set(n);
     match verdict {
         Verdict::Delivered => -1.0,

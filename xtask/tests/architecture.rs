@@ -81,6 +81,14 @@ fn only_the_browser_crates_know_wasm_bindgen() {
 }
 
 #[test]
+fn the_trackers_engine_knows_no_javascript() {
+    let engine = std::fs::read_to_string(root().join("sdk-wasm/src/engine.rs")).unwrap();
+    for word in ["wasm_bindgen", "js_sys", "web_sys", "JsValue", "extern \"C\""] {
+        assert!(!engine.contains(word), "sdk-wasm/src/engine.rs mentions {word}");
+    }
+}
+
+#[test]
 fn libraries_never_read_the_environment() {
     // Binaries (`main.rs`) read config; library sources must not.
     let libs = [
