@@ -336,15 +336,17 @@ function onHide() {
 const TAB_LOCK = "shopstream:tab:";
 let tabLock = null; // resolves once this tab's lock is held
 
+let opening = null; // the one pending open, shared by concurrent callers
+
 function openDb() {
   if (db !== null || !sending() || typeof indexedDB === "undefined") return Promise.resolve(db);
-  return new Promise((resolve) => {
+  return (opening = opening || new Promise((resolve) => {
     const req = indexedDB.open("shopstream", 1);
+    const done = (value) => { opening = null; resolve((db = value)); };
     req.onupgradeneeded = () => req.result.createObjectStore("queue", { keyPath: "id" });
-    req.onsuccess = () => resolve((db = req.result));
-    req.onerror = () => resolve(null);
-    req.onblocked = () => resolve(null);
-  });
+    req.onsuccess = () => done(req.result);
+    req.onerror = req.onblocked = () => done(null);
+  }));
 }
 
 /** Runs `work(objectStore)` in a read-write transaction; resolves true once committed. */
