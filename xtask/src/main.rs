@@ -181,16 +181,10 @@ impl Workspace {
             let text = std::fs::read_to_string(js.join(from)).with_context(|| format!("read {from}"))?;
             std::fs::write(to, text.replace("__VERSION__", &version))?;
         }
-        run(Command::new(self.npm_bin("esbuild"))
-            .arg(&shell)
-            .args(["--bundle", "--format=esm", "--minify", "--target=es2020", "--log-level=warning"])
-            .arg(format!("--outfile={}", pkg.join("index.js").display())))?;
+        self.esbuild(&shell, &["--bundle", "--format=esm"], &pkg.join("index.js"))?;
         std::fs::remove_file(&shell)?;
         std::fs::remove_file(pkg.join("shopstream_sdk.js"))?;
-        run(Command::new(self.npm_bin("esbuild"))
-            .arg(js.join("snippet.js"))
-            .args(["--minify", "--target=es2020", "--log-level=warning"])
-            .arg(format!("--outfile={}", pkg.join("snippet.min.js").display())))?;
+        self.esbuild(&js.join("snippet.js"), &[], &pkg.join("snippet.min.js"))?;
         let manifest = std::fs::read_to_string(js.join("package.json"))?
             .replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{version}\""));
         std::fs::write(pkg.join("package.json"), manifest)?;
@@ -202,6 +196,15 @@ impl Workspace {
             wasm_gz + js_gz
         );
         Ok(())
+    }
+
+    /// Minifies `input` (ES2020) into `output` with npm's esbuild, plus any `extra` flags.
+    fn esbuild(&self, input: &Path, extra: &[&str], output: &Path) -> Result<()> {
+        run(Command::new(self.npm_bin("esbuild"))
+            .arg(input)
+            .args(extra)
+            .args(["--minify", "--target=es2020", "--log-level=warning"])
+            .arg(format!("--outfile={}", output.display())))
     }
 
     fn build_storefront(&self) -> Result<()> {
