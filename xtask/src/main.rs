@@ -17,6 +17,8 @@ use anyhow::{bail, Context, Result};
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const WASM_PROFILE: &str = "wasm-release";
 /// Where `cargo xtask build` inlines the SDK's snippet in the storefront's page.
+/// Keep in step with `testkit::MOTO_VERSION`.
+const MOTO_VERSION: &str = "5.2.5";
 const SNIPPET_MARKER: &str = "<!-- shopstream:snippet -->";
 
 fn main() -> Result<()> {
@@ -128,8 +130,33 @@ impl Workspace {
         {
             apt_install(&["chromium", "chromium-driver"])?;
         }
+        if browser == Browser::Install {
+            self.install_moto()?;
+        }
         eprintln!("xtask: setup ok ({:.0?})", started.elapsed());
         Ok(())
+    }
+
+    /// moto (the AWS emulator the tests start) in a virtualenv under the cache, at testkit's version.
+    fn install_moto(&self) -> Result<()> {
+        let venv = self.moto_venv();
+        let pip = venv.join("bin/pip");
+        let have = capture(&pip.to_string_lossy(), &["show", "moto"]).unwrap_or_default();
+        if venv.join("bin/moto_server").exists() && have.lines().any(|l| l == format!("Version: {MOTO_VERSION}")) {
+            return Ok(());
+        }
+        step(&format!("installing moto {MOTO_VERSION} (the AWS emulator the tests start) into {}", venv.display()));
+        if capture("python3", &["-c", "import venv, ensurepip"]).is_none() {
+            apt_install(&["python3-venv"])?;
+        }
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(&pip)
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .arg(format!("moto[server]=={MOTO_VERSION}")))
+    }
+
+    fn moto_venv(&self) -> PathBuf {
+        self.tools.parent().unwrap_or(&self.tools).join("moto")
     }
 
     fn locked_version(&self, package: &str) -> Result<String> {
@@ -260,7 +287,10 @@ impl Workspace {
         let mut tally = Tally::default();
         step("Rust tests (cargo test --workspace, less the storefront: it is browser-only)");
         let rust_ok = tally.run(
-            Command::new(cargo()).args(["test", "--workspace", "--exclude", "storefront"]).current_dir(&self.root),
+            Command::new(cargo())
+                .args(["test", "--workspace", "--exclude", "storefront"])
+                .env("SHOPSTREAM_MOTO_SERVER", self.moto_venv().join("bin/moto_server"))
+                .current_dir(&self.root),
         )?;
 
         self.build_sdk()?;

@@ -129,3 +129,16 @@ fn rust_files(path: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn xtask_installs_the_moto_version_testkit_expects() {
+    let version = |path: &str, prefix: &str| {
+        let text = std::fs::read_to_string(root().join(path)).unwrap();
+        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{path}: no {prefix}"));
+        line.split('"').nth(1).unwrap().to_string()
+    };
+    assert_eq!(
+        version("xtask/src/main.rs", "const MOTO_VERSION"),
+        version("testkit/src/lib.rs", "pub const MOTO_VERSION")
+    );
+}

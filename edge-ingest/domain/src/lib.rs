@@ -4,6 +4,8 @@
 //! ports [`EventSink`] and [`Clock`], which adapter crates implement (`SqliteEventLog` locally,
 //! `KinesisEventSink` in AWS).
 
+pub mod auth;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
