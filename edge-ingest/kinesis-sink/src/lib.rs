@@ -1,0 +1,1 @@
+//! KinesisEventSink: the AWS adapter of EventSink (PutRecords with chunking, partial-failure retries and a deadline)
