@@ -197,8 +197,8 @@ test("identify, reset, sessions and the e-commerce helpers", async () => {
   const { context, page } = await sdkPage({ flushAt: 500 });
   const anonymousIds = await page.evaluate(() => {
     const s = window.sdk;
-    const before = localStorage.getItem("shopstream:aid");
     s.productViewed({ sku: "sku-1", price: 10, currency: "EUR" });
+    const before = localStorage.getItem("shopstream:aid"); // created by the first call
     s.identify("user-7", { plan: "gold" });
     s.productAdded({ sku: "sku-1", quantity: 2 });
     s.productRemoved({ sku: "sku-1" });
@@ -214,18 +214,20 @@ test("identify, reset, sessions and the e-commerce helpers", async () => {
   assert.deepEqual(run.map((e) => e.type),
     ["product_view", "identify", "add_to_cart", "remove_from_cart", "checkout_started", "purchase", "page_view"]);
   const [viewed, identify, added, , , purchase, after] = run;
-  assert.equal(viewed.user_id, undefined);
-  assert.equal(identify.user_id, "user-7");
+  // Without a verified token the server keeps the user id as claimed (untrusted), not as user_id.
+  assert.equal(viewed.claimed_user_id, undefined);
+  assert.equal(identify.claimed_user_id, "user-7");
+  assert.equal(identify.user_id, undefined);
   assert.deepEqual(identify.properties, { traits: { plan: "gold" } });
-  assert.equal(added.user_id, "user-7");
+  assert.equal(added.claimed_user_id, "user-7");
   assert.equal(added.properties.quantity, 2);
-  assert.equal(purchase.user_id, "user-7");
+  assert.equal(purchase.claimed_user_id, "user-7");
   assert.equal(purchase.properties.order_id, "o-1");
   assert.equal(added.anonymous_id, viewed.anonymous_id, "identify keeps the anonymous id");
   assert.equal(added.session_id, viewed.session_id, "one session");
   assert.notEqual(after.anonymous_id, viewed.anonymous_id, "reset: new anonymous id");
   assert.notEqual(after.session_id, viewed.session_id, "reset: new session");
-  assert.equal(after.user_id, undefined, "reset: no user id");
+  assert.equal(after.claimed_user_id, undefined, "reset: no user id");
   assert.equal(after.properties.name, "after-reset");
   await context.close();
 });
@@ -587,4 +589,23 @@ test("bodies of 1 KiB or more are gzipped (said in the query, no preflight); sma
   assert.ok(requests.slice(1).every((r) => r.gzip), "larger batches: gzipped");
   assert.equal(requests.slice(1).reduce((n, r) => n + JSON.parse(r.body).events.length, 0), 40);
   await context.close();
+});
+
+test("the engine comes inside index.js: no request for the .wasm; without DecompressionStream it is fetched", async () => {
+  for (const withoutInflate of [false, true]) {
+    const t = tag();
+    const context = await browser.newContext();
+    if (withoutInflate) await context.addInitScript(() => { delete window.DecompressionStream; });
+    const page = await context.newPage();
+    const wasmRequests = [];
+    page.on("request", (r) => { if (new URL(r.url()).pathname.endsWith(".wasm")) wasmRequests.push(r.url()); });
+    await page.goto(server.url);
+    await page.waitForFunction(() => window.sdk);
+    await page.evaluate(() => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false, flushIntervalMs: 100 }));
+    await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+    const events = await waitForEvents(server.data, (evs) => mine(t)(evs).length === 1);
+    assert.equal(mine(t)(events).length, 1);
+    assert.equal(wasmRequests.length, withoutInflate ? 1 : 0, `wasm requests ${withoutInflate ? "without" : "with"} DecompressionStream: ${wasmRequests}`);
+    await context.close();
+  }
 });

@@ -4,6 +4,7 @@
 //! Paths inside an event are relative to that event (`properties.items[0].price`); `$` is the event
 //! (or the batch) itself. Batch-level paths are `$`, `schema_version`, `sent_at` and `events`.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -61,6 +62,8 @@ pub enum Problem {
     EventTooLarge { max: usize, actual: usize },
     #[error("is not valid JSON ({0})")]
     NotJson(String),
+    #[error("repeats the event_id of events[{first}] in this batch; the first is kept")]
+    DuplicateEventId { first: usize },
 }
 
 impl Problem {
@@ -87,6 +90,7 @@ impl Problem {
             Problem::UnsupportedVersion => "unsupported_version",
             Problem::EventTooLarge { .. } => "event_too_large",
             Problem::NotJson(_) => "not_json",
+            Problem::DuplicateEventId { .. } => "duplicate_event_id",
         }
     }
 }
@@ -127,6 +131,9 @@ pub struct RejectedEvent {
     /// The `event_id` as sent, when it was a string of sane length (so clients can match it).
     pub event_id: Option<String>,
     pub errors: Vec<FieldError>,
+    /// The event's JSON as sent, for the bad-events sink (never echoed to the client).
+    #[serde(skip)]
+    pub raw: String,
 }
 
 /// The result of a batch whose envelope was valid.
@@ -215,10 +222,23 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
     };
 
     let mut outcome = BatchOutcome { sent_at, accepted: Vec::new(), rejected: Vec::new() };
+    // event_id -> index of its first accepted event: a repeat within the batch is refused.
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (index, raw) in raw_events.into_iter().enumerate() {
+        let reject = |event_id, errors| RejectedEvent { index, event_id, errors, raw: raw.get().into() };
         match validate_raw_event(raw.get(), opts) {
-            Ok(event) => outcome.accepted.push(event),
-            Err((event_id, errors)) => outcome.rejected.push(RejectedEvent { index, event_id, errors }),
+            Ok(event) => match seen.get(&event.event_id) {
+                Some(&first) => {
+                    let problem = Problem::DuplicateEventId { first };
+                    let errors = alloc::vec![FieldError { path: "event_id".into(), problem }];
+                    outcome.rejected.push(reject(Some(event.event_id), errors));
+                }
+                None => {
+                    seen.insert(event.event_id.clone(), index);
+                    outcome.accepted.push(event);
+                }
+            },
+            Err((event_id, errors)) => outcome.rejected.push(reject(event_id, errors)),
         }
     }
     Ok(outcome)

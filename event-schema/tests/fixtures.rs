@@ -72,7 +72,10 @@ fn every_invalid_fixture_reports_the_expected_paths_and_codes() {
                     })
                     .collect();
                 assert_eq!(Value::Array(got), expect["rejected"], "{name}");
+                let text = String::from_utf8_lossy(&body);
                 for r in &outcome.rejected {
+                    // The exact text of the event as sent (a slice of the body), for the bad-events sink.
+                    assert!(!r.raw.is_empty() && text.contains(&r.raw), "{name}: raw {:?}", r.raw);
                     for e in &r.errors {
                         assert!(!e.problem.to_string().is_empty(), "{name}: every error has a reason");
                     }

@@ -42,8 +42,7 @@ export function init(opts) {
     off = (opts.respectDoNotTrack && (nav.doNotTrack === "1" || window.doNotTrack === "1" || nav.globalPrivacyControl === true))
       || (opts.sampleRate !== undefined && fnv1a(who().anonymous_id) / 4294967296 >= opts.sampleRate);
     if (off) buffer = [];
-    who();
-    return load({ module_or_path: new URL("./shopstream_sdk_bg.wasm", import.meta.url) });
+    return compiled || load({ module_or_path: new URL("./shopstream_sdk_bg.wasm", import.meta.url) });
   }).then(() => {
     engine.configure(opts.flushAt, opts.flushIntervalMs, opts.maxBatchBytes, opts.maxQueueEvents);
     loaded = true;
@@ -55,6 +54,23 @@ export function init(opts) {
     restore();
   });
   ready.catch(() => { ready = null; });
+  return ready;
+}
+
+// The engine, gzip-compressed and base64-encoded into this file by `cargo xtask sdk`: no second request,
+// and it starts compiling (off the main thread, while it inflates) as soon as this module is evaluated,
+// before `init()` is called. A browser without DecompressionStream (before Chrome 80, Firefox 113,
+// Safari 16.4) fetches the package's .wasm in `init()` instead.
+// The string is near the end of this file: gzip compresses it better apart from the code.
+
+function inflateAndCompile() {
+  const text = atob(WASM_GZIP_BASE64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  const wasm = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const module = WebAssembly.compileStreaming(new Response(wasm, { headers: { "content-type": "application/wasm" } }));
+  const ready = module.then((m) => load({ module_or_path: m }));
+  ready.catch(() => {}); // reported by init(), which awaits it
   return ready;
 }
 
@@ -505,3 +521,6 @@ function store(key, value) {
     // Storage may be unavailable (private mode, disabled): ids then last for the page's life.
   }
 }
+
+const WASM_GZIP_BASE64 = "__WASM_GZIP_BASE64__";
+const compiled = typeof DecompressionStream === "function" ? inflateAndCompile() : null;

@@ -19,6 +19,7 @@ const WASM_PROFILE: &str = "wasm-release";
 /// Where `cargo xtask build` inlines the SDK's snippet in the storefront's page.
 /// Keep in step with `testkit::MOTO_VERSION`.
 const MOTO_VERSION: &str = "5.2.5";
+const WASM_PLACEHOLDER: &str = "__WASM_GZIP_BASE64__";
 const SNIPPET_MARKER: &str = "<!-- shopstream:snippet -->";
 
 fn main() -> Result<()> {
@@ -208,6 +209,13 @@ impl Workspace {
             let text = std::fs::read_to_string(js.join(from)).with_context(|| format!("read {from}"))?;
             std::fs::write(to, text.replace("__VERSION__", &version))?;
         }
+        // The engine travels inside index.js (gzip, base64): ready without a second request.
+        let shell_text = std::fs::read_to_string(&shell)?;
+        if !shell_text.contains(WASM_PLACEHOLDER) {
+            bail!("sdk-wasm/js/index.js lacks the {WASM_PLACEHOLDER} placeholder");
+        }
+        let inline = base64(&gzip9(&std::fs::read(pkg.join("shopstream_sdk_bg.wasm"))?)?);
+        std::fs::write(&shell, shell_text.replace(WASM_PLACEHOLDER, &inline))?;
         self.esbuild(&shell, &["--bundle", "--format=esm"], &pkg.join("index.js"))?;
         std::fs::remove_file(&shell)?;
         std::fs::remove_file(pkg.join("shopstream_sdk.js"))?;
@@ -219,8 +227,7 @@ impl Workspace {
         let (js_raw, js_gz) = sizes(&pkg.join("index.js"))?;
         let (snippet_raw, snippet_gz) = sizes(&pkg.join("snippet.min.js"))?;
         eprintln!(
-            "xtask: sdk-wasm/pkg built: wasm {wasm_raw} B ({wasm_gz} B gzip-9) + index.js {js_raw} B ({js_gz} B gzip-9) = {} B gzip-9; snippet {snippet_raw} B ({snippet_gz} B gzip-9)",
-            wasm_gz + js_gz
+            "xtask: sdk-wasm/pkg built: index.js {js_raw} B ({js_gz} B gzip-9), the engine's wasm ({wasm_raw} B, {wasm_gz} B gzip-9) inlined in it; snippet {snippet_raw} B ({snippet_gz} B gzip-9)"
         );
         Ok(())
     }
@@ -422,7 +429,41 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 fn sizes(path: &Path) -> Result<(usize, usize)> {
     let mut raw = Vec::new();
     std::fs::File::open(path)?.read_to_end(&mut raw)?;
+    Ok((raw.len(), gzip9(&raw)?.len()))
+}
+
+fn gzip9(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(&raw)?;
-    Ok((raw.len(), gz.finish()?.len()))
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+/// Standard base64 with padding (what `atob` reads).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(super::base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+    }
 }

@@ -5,27 +5,55 @@
 //! `KinesisEventSink` in AWS).
 
 pub mod auth;
+pub mod enrich;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use event_schema::model::Event;
-use event_schema::validate::{validate_batch, BatchError, RejectedEvent, ValidationOptions};
+use event_schema::validate::{validate_batch, BatchError, FieldError, Problem, RejectedEvent, ValidationOptions};
 use event_schema::Timestamp;
 use serde::Serialize;
 
+pub use auth::{AuthError, TokenVerifier, VerifiedIdentity};
+pub use enrich::{EdgeContext, RequestContext};
+
 /// An accepted event as it leaves the edge: the canonical event plus what the server added.
+///
+/// `event.occurred_at` is corrected for the device's clock skew ([`enrich::corrected_time`]); the
+/// device's own value is kept in `client_occurred_at`. `event.user_id` is set only from a verified
+/// token (its `sub`); a `user_id` the client sent without one is kept as `claimed_user_id`, untrusted.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EnrichedEvent {
     #[serde(flatten)]
     pub event: Event,
+    /// `occurred_at` as the device's clock said it.
+    pub client_occurred_at: Timestamp,
+    /// A `user_id` sent without a token that proves it (or differing from the token's `sub`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_user_id: Option<String>,
     /// When the ingest received the batch.
     pub received_at: Timestamp,
-    /// The batch's `sent_at`, kept for clock-skew correction downstream.
+    /// The batch's `sent_at` (device clock).
     pub sent_at: Timestamp,
+    /// Network, user agent, bot flag and country, from the request.
+    pub edge: EdgeContext,
 }
 
 impl EnrichedEvent {
+    /// An event as received, before identity and request enrichment: times as sent, no edge context.
+    pub fn new(event: Event, received_at: Timestamp, sent_at: Timestamp) -> Self {
+        let client_occurred_at = event.occurred_at;
+        EnrichedEvent {
+            event,
+            client_occurred_at,
+            claimed_user_id: None,
+            received_at,
+            sent_at,
+            edge: EdgeContext::default(),
+        }
+    }
+
     /// The JSON line stored or forwarded for this event.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
@@ -86,11 +114,60 @@ impl Clock for FixedClock {
     }
 }
 
+/// What was refused and why, for the operator (the bad-events sink): one event of a batch, or a
+/// whole batch whose envelope was invalid or that was not JSON.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RejectedRecord {
+    pub received_at: Timestamp,
+    /// `event` or `batch`.
+    pub scope: &'static str,
+    /// The event's position in its batch (for `scope: "event"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+    pub errors: Vec<FieldError>,
+    /// The JSON text as sent, cut at [`MAX_REJECTED_RAW_BYTES`].
+    pub raw: String,
+    pub raw_truncated: bool,
+}
+
+/// How much of a refused event or batch is kept in the bad-events sink.
+pub const MAX_REJECTED_RAW_BYTES: usize = 64 * 1024;
+
+impl RejectedRecord {
+    fn new(received_at: Timestamp, scope: &'static str, raw: &str, errors: Vec<FieldError>) -> Self {
+        let mut cut = raw.len().min(MAX_REJECTED_RAW_BYTES);
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let raw_truncated = cut < raw.len();
+        RejectedRecord {
+            received_at,
+            scope,
+            index: None,
+            event_id: None,
+            errors,
+            raw: raw[..cut].to_string(),
+            raw_truncated,
+        }
+    }
+}
+
+/// Where refused events go so an operator can see what was rejected and why (a table locally, an
+/// S3 prefix in AWS). Best effort: a failure here is logged and does not fail the batch.
+#[async_trait]
+pub trait RejectedEventSink: Send + Sync + 'static {
+    async fn write_rejected(&self, records: &[RejectedRecord]) -> Result<(), SinkError>;
+}
+
 /// The ingest use case, shared by the Lambda and the local server.
 #[derive(Clone)]
 pub struct Ingest {
     sink: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
+    rejected_sink: Option<Arc<dyn RejectedEventSink>>,
 }
 
 /// What the client is told about a batch that was taken.
@@ -105,6 +182,12 @@ pub enum IngestError {
     /// The batch as a whole is refused (413 / 400); nothing was stored.
     #[error(transparent)]
     Batch(#[from] BatchError),
+    /// The bearer token is invalid (401); nothing was stored.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token could not be checked now (503); nothing was stored.
+    #[error("{0}")]
+    AuthUnavailable(String),
     /// The sink failed; nothing is acknowledged (503).
     #[error(transparent)]
     Sink(#[from] SinkError),
@@ -112,20 +195,97 @@ pub enum IngestError {
 
 impl Ingest {
     pub fn new(sink: Arc<dyn EventSink>, clock: Arc<dyn Clock>) -> Self {
-        Ingest { sink, clock }
+        Ingest { sink, clock, verifier: None, rejected_sink: None }
     }
 
-    /// Validates a request body, makes the good events durable, and reports on each bad one.
-    pub async fn ingest(&self, body: &[u8]) -> Result<IngestReport, IngestError> {
+    /// Verifies bearer tokens with `verifier`. Without one, tokens are not checked, so no `user_id`
+    /// is trusted: every client-sent `user_id` becomes `claimed_user_id`.
+    pub fn with_token_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Sends refused events and batches, with their reasons, to `sink`.
+    pub fn with_rejected_sink(mut self, sink: Arc<dyn RejectedEventSink>) -> Self {
+        self.rejected_sink = Some(sink);
+        self
+    }
+
+    /// Checks the caller's token, validates a request body, enriches the good events, makes them
+    /// durable, and reports on each bad one.
+    pub async fn ingest(&self, body: &[u8], request: &RequestContext) -> Result<IngestReport, IngestError> {
         let received_at = self.clock.now();
-        let outcome = validate_batch(body, &ValidationOptions::at(received_at))?;
+        let verified = match (&self.verifier, request.bearer_token.as_deref()) {
+            (Some(verifier), Some(token)) => match verifier.verify(token).await {
+                Ok(identity) => Some(identity),
+                Err(AuthError::Invalid(reason)) => return Err(IngestError::Unauthorized(reason)),
+                Err(AuthError::Unavailable(reason)) => return Err(IngestError::AuthUnavailable(reason)),
+            },
+            _ => None,
+        };
+        let outcome = match validate_batch(body, &ValidationOptions::at(received_at)) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                let errors = match &e {
+                    BatchError::Envelope(errors) => errors.clone(),
+                    BatchError::NotJson(reason) => {
+                        vec![FieldError { path: "$".into(), problem: Problem::NotJson(reason.to_string()) }]
+                    }
+                    BatchError::TooLarge { .. } => Vec::new(), // refused unread: nothing to keep
+                };
+                if !errors.is_empty() {
+                    let raw = String::from_utf8_lossy(&body[..body.len().min(MAX_REJECTED_RAW_BYTES)]);
+                    let mut record = RejectedRecord::new(received_at, "batch", &raw, errors);
+                    record.raw_truncated |= body.len() > MAX_REJECTED_RAW_BYTES;
+                    self.quarantine(vec![record]).await;
+                }
+                return Err(e.into());
+            }
+        };
         let sent_at = outcome.sent_at;
-        let enriched: Vec<EnrichedEvent> =
-            outcome.accepted.into_iter().map(|event| EnrichedEvent { event, received_at, sent_at }).collect();
+        let enriched: Vec<EnrichedEvent> = outcome
+            .accepted
+            .into_iter()
+            .map(|mut event| {
+                let client_occurred_at = event.occurred_at;
+                event.occurred_at = enrich::corrected_time(event.occurred_at, sent_at, received_at);
+                let claimed = event.user_id.take();
+                let claimed_user_id = match &verified {
+                    Some(identity) => {
+                        event.user_id = Some(identity.subject.clone());
+                        claimed.filter(|c| *c != identity.subject)
+                    }
+                    None => claimed,
+                };
+                let event_ua = event.context.as_ref().and_then(|c| c.user_agent.as_deref());
+                let edge = enrich::edge_context(request, event_ua);
+                EnrichedEvent { event, client_occurred_at, claimed_user_id, received_at, sent_at, edge }
+            })
+            .collect();
         if !enriched.is_empty() {
             self.sink.write(&enriched).await?;
         }
+        if !outcome.rejected.is_empty() {
+            let records = outcome
+                .rejected
+                .iter()
+                .map(|r| RejectedRecord {
+                    index: Some(r.index),
+                    event_id: r.event_id.clone(),
+                    ..RejectedRecord::new(received_at, "event", &r.raw, r.errors.clone())
+                })
+                .collect();
+            self.quarantine(records).await;
+        }
         Ok(IngestReport { accepted: enriched.len(), rejected: outcome.rejected })
+    }
+
+    async fn quarantine(&self, records: Vec<RejectedRecord>) {
+        if let Some(sink) = &self.rejected_sink {
+            if let Err(e) = sink.write_rejected(&records).await {
+                tracing::error!(error = %e, records = records.len(), "bad-events sink failed; the rejections are only in this log");
+            }
+        }
     }
 
     pub async fn ready(&self) -> Result<(), SinkError> {

@@ -3,25 +3,47 @@
 //! [`router`] returns an axum `Router`, which `lambda_http::run` serves in AWS and the local server
 //! serves on a socket; tests call it with `tower::ServiceExt::oneshot`, no socket at all.
 
+pub mod access;
+
+use std::net::IpAddr;
+
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use event_schema::limits::MAX_BATCH_BYTES;
 use event_schema::validate::{BatchError, FieldError};
 use http_body_util::{BodyExt, Limited};
-use ingest_domain::{Ingest, IngestError, IngestReport};
+use ingest_domain::{Ingest, IngestError, IngestReport, RequestContext};
 use serde_json::json;
 
-/// The ingest routes, with their state.
+pub use access::{Access, Site, SiteName};
+
+/// The client's IP address, a request extension set by whatever serves the router (the socket peer
+/// locally, API Gateway's source IP in the Lambda). Used for enrichment only, never stored or logged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+const VIEWER_COUNTRY: HeaderName = HeaderName::from_static("cloudfront-viewer-country");
+
+/// The ingest routes, open to any request (see [`router_with_access`]).
 pub fn router(ingest: Ingest) -> Router {
-    Router::new()
+    router_with_access(ingest, Access::Open)
+}
+
+/// The ingest routes behind `access` (write keys and CORS); `/healthz` and `/readyz` stay open.
+pub fn router_with_access(ingest: Ingest, access: Access) -> Router {
+    let events = Router::new()
         .route("/v1/events", post(post_events))
+        .layer(axum::middleware::from_fn_with_state(access, access::enforce))
+        .with_state(ingest.clone());
+    Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(readyz))
         .with_state(ingest)
+        .merge(events)
 }
 
 /// `POST /v1/events`: the plain handler, usable without the router.
@@ -31,6 +53,8 @@ pub fn router(ingest: Ingest) -> Router {
 /// applies to the compressed and to the decompressed size alike.
 pub async fn post_events(
     State(ingest): State<Ingest>,
+    client_ip: Option<Extension<ClientIp>>,
+    site: Option<Extension<SiteName>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -42,11 +66,28 @@ pub async fn post_events(
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return Err(ApiError::TooLarge),
         Err(e) => return Err(ApiError::BadBody(e.to_string())),
     };
+    let request = request_context(&headers, client_ip.map(|Extension(ClientIp(ip))| ip), site.map(|s| s.0 .0));
     let report = match encoding {
-        Encoding::Identity => ingest.ingest(&bytes).await,
-        Encoding::Gzip => ingest.ingest(&gunzip_bounded(&bytes, MAX_BATCH_BYTES)?).await,
+        Encoding::Identity => ingest.ingest(&bytes, &request).await,
+        Encoding::Gzip => ingest.ingest(&gunzip_bounded(&bytes, MAX_BATCH_BYTES)?, &request).await,
     };
     Ok(Json(report.map_err(ApiError::from)?))
+}
+
+/// What the domain needs to know about the request, from its headers and extensions.
+pub fn request_context(headers: &HeaderMap, client_ip: Option<IpAddr>, site: Option<String>) -> RequestContext {
+    let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let bearer_token = text(&header::AUTHORIZATION).and_then(|v| {
+        let (scheme, token) = v.trim().split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    });
+    RequestContext {
+        client_ip,
+        user_agent: text(&header::USER_AGENT),
+        viewer_country: text(&VIEWER_COUNTRY),
+        bearer_token,
+        site,
+    }
 }
 
 enum Encoding {
@@ -97,6 +138,10 @@ pub enum ApiError {
     BadBody(String),
     InvalidBatch(Vec<FieldError>),
     UnsupportedEncoding(String),
+    /// No or an unknown write key, or an origin the site does not allow.
+    Forbidden(String),
+    /// An invalid bearer token.
+    Unauthorized(String),
     Unavailable,
 }
 
@@ -106,6 +151,11 @@ impl From<IngestError> for ApiError {
             IngestError::Batch(BatchError::TooLarge { .. }) => ApiError::TooLarge,
             IngestError::Batch(BatchError::NotJson(e)) => ApiError::NotJson(e.to_string()),
             IngestError::Batch(BatchError::Envelope(errors)) => ApiError::InvalidBatch(errors),
+            IngestError::Unauthorized(reason) => ApiError::Unauthorized(reason),
+            IngestError::AuthUnavailable(reason) => {
+                tracing::error!(reason = %reason, "token verification unavailable; answering 503");
+                ApiError::Unavailable
+            }
             IngestError::Sink(e) => {
                 tracing::error!(error = %e, source = ?e.source, "sink write failed; answering 503");
                 ApiError::Unavailable
@@ -137,6 +187,15 @@ impl IntoResponse for ApiError {
                 StatusCode::BAD_REQUEST,
                 json!({"error": "invalid_batch", "reason": "the batch envelope is invalid", "errors": errors}),
             ),
+            ApiError::Forbidden(reason) => (StatusCode::FORBIDDEN, json!({"error": "forbidden", "reason": reason})),
+            ApiError::Unauthorized(reason) => {
+                let body =
+                    json!({"error": "unauthorized", "reason": format!("the bearer token was refused: {reason}")});
+                let mut r = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+                return r;
+            }
             ApiError::Unavailable => {
                 let mut r = (
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -20,7 +20,7 @@ fn enriched(i: u32, kind: &str) -> EnrichedEvent {
         "properties": {"sku": "sku-1"}
     });
     let event = validate_event(&v, &ValidationOptions::at(t)).unwrap();
-    EnrichedEvent { event, received_at: t, sent_at: t }
+    EnrichedEvent::new(event, t, t)
 }
 
 #[tokio::test]
