@@ -609,3 +609,36 @@ test("the engine comes inside index.js: no request for the .wasm; without Decomp
     await context.close();
   }
 });
+
+test("a write key: sent in the query when set; without it a keyed ingest answers 403, reported with the reason", async () => {
+  const keyed = await startServer(sdkTestSite(), ["--write-key", "wk_e2e", "--allowed-origin", "http://localhost:1"]);
+  try {
+    for (const writeKey of ["wk_e2e", undefined]) {
+      const t = tag();
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const urls = [];
+      page.on("request", (r) => { if (isIngest(r)) urls.push(r.url()); });
+      await page.goto(keyed.url);
+      await page.waitForFunction(() => window.sdk);
+      await page.evaluate((k) => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false, writeKey: k, onError: (e) => window.errors.push(e) }), writeKey);
+      await page.evaluate((t) => window.sdk.track("search", { query: t }), t);
+      await page.evaluate(() => window.sdk.flush());
+      if (writeKey) {
+        const events = await waitForEvents(keyed.data, (evs) => mine(t)(evs).length === 1);
+        assert.equal(mine(t)(events)[0].edge.site, "local");
+        assert.ok(urls.every((u) => u.includes("write_key=wk_e2e")), urls.join(" "));
+      } else {
+        const errors = await page.evaluate(() => window.errors);
+        assert.equal(errors.length, 1, JSON.stringify(errors));
+        assert.equal(errors[0].code, "dropped");
+        assert.equal(errors[0].status, 403);
+        assert.match(errors[0].reason, /write key is required/);
+        assert.equal(mine(t)(storedEvents(keyed.data)).length, 0);
+      }
+      await context.close();
+    }
+  } finally {
+    await keyed.stop();
+  }
+});

@@ -17,10 +17,10 @@ function required(name) {
   return v;
 }
 
-/** Starts `shopstream serve` (serving `site`); resolves with {url, data, stop}. */
-export async function startServer(site = SITE) {
+/** Starts `shopstream serve` (serving `site`, plus `extraArgs`); resolves with {url, data, stop}. */
+export async function startServer(site = SITE, extraArgs = []) {
   const data = mkdtempSync(join(tmpdir(), "shopstream-e2e-"));
-  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data", data, "--site", site], {
+  const child = spawn(BIN, ["serve", "--addr", "127.0.0.1:0", "--data", data, "--site", site, ...extraArgs], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

@@ -2,6 +2,8 @@
 export interface InitOptions {
   /** The ingest URL, e.g. `"https://collect.example.com/v1/events"` or `"/v1/events"`. */
   endpoint: string;
+  /** The site's public write key, sent as the `write_key` query parameter (required when the ingest has keys). */
+  writeKey?: string;
   /** Send when this many events are waiting (1..=500, default 20). */
   flushAt?: number;
   /** Send at most this long after an event was queued (1..=600000, default 1000). */

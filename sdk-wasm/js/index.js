@@ -78,6 +78,7 @@ function check(o) {
   const fail = (m) => { throw new TypeError(`shopstream init: ${m}`); };
   if (!o || typeof o.endpoint !== "string" || !o.endpoint) fail("`endpoint` (a URL string) is required");
   if (o.onError !== undefined && typeof o.onError !== "function") fail("`onError` must be a function");
+  if (o.writeKey !== undefined && (typeof o.writeKey !== "string" || !o.writeKey)) fail("`writeKey` must be a non-empty string");
   if (o.sampleRate !== undefined && !(o.sampleRate >= 0 && o.sampleRate <= 1)) fail("`sampleRate` must be a number from 0 to 1");
   if (o.beforeConsent !== undefined && o.beforeConsent !== "keep" && o.beforeConsent !== "drop") {
     fail('`beforeConsent` must be "keep" or "drop"');
@@ -269,11 +270,13 @@ function post(id, body, keepalive) {
   if (options.debug) console.debug("shopstream: sending", engine.batch_events(), "event(s)");
   // Not when hiding: the page may be gone before the asynchronous compression is done.
   const gzip = !keepalive && body.length >= GZIP_FROM_BYTES && typeof CompressionStream === "function";
-  const url = gzip ? `${options.endpoint}${options.endpoint.includes("?") ? "&" : "?"}compression=gzip` : options.endpoint;
+  // The write key also travels in the query (a header would cost a preflight).
+  const query = [options.writeKey && `write_key=${encodeURIComponent(options.writeKey)}`, gzip && "compression=gzip"].filter(Boolean);
+  const url = query.length ? `${options.endpoint}${options.endpoint.includes("?") ? "&" : "?"}${query.join("&")}` : options.endpoint;
   (gzip ? new Response(new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer() : Promise.resolve(body))
     .then((payload) => fetch(url, { method: "POST", body: payload, keepalive, headers }))
     .then(
-      (r) => (r.ok ? r.json().catch(() => null) : Promise.resolve(null)).then((answer) =>
+      (r) => r.json().catch(() => null).then((answer) =>
         settled(id, r.status, r.headers.get("retry-after"), answer)),
       () => settled(id, 0, null, null),
     );
@@ -294,7 +297,8 @@ function settled(id, status, retryAfter, answer) {
         reason: r.errors.map((e) => `${e.path} ${e.reason}`).join("; ") });
     }
   } else if (verdict === DROPPED) {
-    report({ code: "dropped", status, reason: `the server answered ${status}: ${events} event(s) dropped` });
+    const why = answer && answer.reason ? ` (${answer.reason})` : "";
+    report({ code: "dropped", status, reason: `the server answered ${status}${why}: ${events} event(s) dropped` });
   } else if (verdict === UNAUTHORIZED) {
     if (auth && auth.provider && !authRefreshed) {
       // One refresh, then the same events again (they are back at the front of the queue).

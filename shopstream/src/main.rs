@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ingest_domain::{Ingest, SystemClock};
+use ingest_http::{Access, Site};
 use sqlite_store::SqliteEventLog;
 
 #[derive(Parser)]
@@ -30,6 +31,20 @@ enum Command {
         /// The built storefront to serve at `/` (built by `cargo xtask build`).
         #[arg(long, value_name = "DIR", default_value = "storefront/dist")]
         site: PathBuf,
+        /// Require this public write key on ingest requests (repeatable). Without any, every request is
+        /// accepted, from any origin.
+        #[arg(long = "write-key", value_name = "KEY")]
+        write_keys: Vec<String>,
+        /// A browser origin (e.g. `https://shop.example`) allowed to send with the write keys (repeatable).
+        /// The server's own origin is always allowed.
+        #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "write_keys")]
+        allowed_origins: Vec<String>,
+    },
+    /// Print the refused events and batches, with their reasons, as JSON lines, oldest first.
+    Rejected {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
+        data: PathBuf,
     },
     /// Print the stored events as JSON lines, oldest first.
     Events {
@@ -48,15 +63,41 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { addr, data, site } => serve(addr, data, site),
-        Command::Events { data } => print_events(data),
+        Command::Serve { addr, data, site, write_keys, allowed_origins } => {
+            serve(addr, data, site, access(write_keys, allowed_origins)?)
+        }
+        Command::Events { data } => print_rows(data, SqliteEventLog::read_after),
+        Command::Rejected { data } => print_rows(data, SqliteEventLog::read_rejected_after),
     }
 }
 
-fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf) -> anyhow::Result<()> {
+fn access(write_keys: Vec<String>, allowed_origins: Vec<String>) -> anyhow::Result<Access> {
+    if write_keys.is_empty() {
+        return Ok(Access::Open);
+    }
+    for origin in &allowed_origins {
+        let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
+            && !origin.contains('*')
+            && origin.splitn(4, '/').nth(3).is_none();
+        anyhow::ensure!(
+            ok,
+            "--allowed-origin {origin:?} must be a scheme and host such as https://shop.example (no path, no wildcard)"
+        );
+    }
+    let site = Site { name: "local".into(), allowed_origins };
+    Ok(Access::write_keys(write_keys.into_iter().map(|k| (k, site.clone()))))
+}
+
+fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access) -> anyhow::Result<()> {
     let log = SqliteEventLog::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?;
-    let ingest = Ingest::new(Arc::new(log.clone()), Arc::new(SystemClock));
-    let app = shopstream::local_app(ingest, &site);
+    let ingest = Ingest::new(Arc::new(log.clone()), Arc::new(SystemClock)).with_rejected_sink(Arc::new(log.clone()));
+    match &access {
+        Access::Open => tracing::warn!(
+            "no --write-key given: the ingest accepts every request from any origin (fine for a local demo, not for a public server)"
+        ),
+        Access::WriteKeys(keys) => tracing::info!(keys = keys.len(), "ingest requires a write key"),
+    }
+    let app = shopstream::local_app(ingest, access, &site).into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
@@ -82,14 +123,16 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-fn print_events(data: PathBuf) -> anyhow::Result<()> {
+type ReadPage = fn(&SqliteEventLog, i64, usize) -> Result<Vec<sqlite_store::StoredEvent>, sqlite_store::StoreError>;
+
+fn print_rows(data: PathBuf, read_page: ReadPage) -> anyhow::Result<()> {
     use std::io::Write;
     let log = SqliteEventLog::open_read_only(&data)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut after = 0;
     loop {
-        let page = log.read_after(after, 1000)?;
+        let page = read_page(&log, after, 1000)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
         for row in &page {

@@ -28,10 +28,15 @@ fn stderr(o: &Output) -> String {
 
 /// Starts `serve` on a free port; returns the child and its address once it listens.
 fn serve(data: &PathBuf) -> (Child, String) {
+    serve_with(data, &[])
+}
+
+fn serve_with(data: &PathBuf, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--data"])
         .arg(data)
         .args(["--site", "/nonexistent"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -44,9 +49,14 @@ fn serve(data: &PathBuf) -> (Child, String) {
 
 /// A minimal HTTP/1.1 exchange (no client crate needed): returns (status, body).
 fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    request_with(addr, method, path, "", body)
+}
+
+/// As [`request`], with extra header lines (each ending in `\r\n`).
+fn request_with(addr: &str, method: &str, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n", body.len()).unwrap();
     s.write_all(body).unwrap();
     let mut response = String::new();
     s.read_to_string(&mut response).unwrap();
@@ -169,4 +179,61 @@ fn the_curl_example_posts_a_batch_that_is_accepted_whole() {
     assert!(o.status.success(), "{}", stderr(&o));
     let answer: Value = serde_json::from_slice(&o.stdout).expect("the ingest's JSON answer");
     assert_eq!(answer, json!({"accepted": 2, "rejected": []}));
+}
+
+#[test]
+fn write_keys_and_allowed_origins_guard_the_ingest() {
+    let data = temp_dir("keys");
+    let (mut child, addr) = serve_with(&data, &["--write-key", "wk_local", "--allowed-origin", "https://shop.example"]);
+    let batch = |i: u32| json!({"schema_version": 1, "sent_at": now(), "events": [event(i, "page_view", json!({}))]});
+    let body = |i: u32| serde_json::to_vec(&batch(i)).unwrap();
+    let (status, answer) = request(&addr, "POST", "/v1/events", &body(1));
+    assert_eq!(status, 403, "{answer}");
+    assert!(answer.contains("write key is required"), "{answer}");
+    assert_eq!(request(&addr, "POST", "/v1/events?write_key=other", &body(2)).0, 403);
+    assert_eq!(request(&addr, "POST", "/v1/events?write_key=wk_local", &body(3)).0, 200);
+    assert_eq!(request_with(&addr, "POST", "/v1/events", "X-Write-Key: wk_local\r\n", &body(4)).0, 200);
+    let shop = "X-Write-Key: wk_local\r\nOrigin: https://shop.example\r\n";
+    assert_eq!(request_with(&addr, "POST", "/v1/events", shop, &body(5)).0, 200);
+    let evil = "X-Write-Key: wk_local\r\nOrigin: https://evil.example\r\n";
+    assert_eq!(request_with(&addr, "POST", "/v1/events", evil, &body(6)).0, 403);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = shopstream(&["events", "--data", data.to_str().unwrap()]);
+    let stored: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|e| e["edge"]["site"] == "local" && e["edge"]["ip_prefix"] == "127.0.0.0/24"),
+        "{stored:?}"
+    );
+
+    let usage = shopstream(&["serve", "--allowed-origin", "https://shop.example"]);
+    assert_eq!(usage.status.code(), Some(2), "an origin without a key is a usage error");
+    let bad = shopstream(&["serve", "--write-key", "k", "--allowed-origin", "https://*.example"]);
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("no wildcard"), "{}", stderr(&bad));
+}
+
+#[test]
+fn refused_events_are_listed_with_their_reasons() {
+    let data = temp_dir("rejected");
+    let (mut child, addr) = serve(&data);
+    let mut bad = event(1, "page_view", json!({}));
+    bad["type"] = json!("teleport");
+    let batch = json!({"schema_version": 1, "sent_at": now(), "events": [event(2, "page_view", json!({})), bad]});
+    let (status, answer) = request(&addr, "POST", "/v1/events", &serde_json::to_vec(&batch).unwrap());
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(request(&addr, "POST", "/v1/events", b"[1,2").0, 400);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let out = shopstream(&["rejected", "--data", data.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!((rows[0]["scope"].as_str(), rows[0]["index"].as_u64()), (Some("event"), Some(1)));
+    assert_eq!(rows[0]["errors"][0]["code"], "unknown_event_type");
+    assert!(rows[0]["raw"].as_str().unwrap().contains("teleport"));
+    assert_eq!((rows[1]["scope"].as_str(), rows[1]["errors"][0]["code"].as_str()), (Some("batch"), Some("not_json")));
 }

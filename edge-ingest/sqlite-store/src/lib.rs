@@ -3,12 +3,15 @@
 //! Durability: WAL journal with `synchronous = FULL`, one transaction per batch, so a write has
 //! reached the disk (fsync) before [`EventSink::write`] returns and the batch is acknowledged. A
 //! `kill -9` loses nothing that was acknowledged. Inserts are idempotent on `event_id`.
+//!
+//! The same file holds the bad-events table (`rejected`): every refused event or batch with its
+//! reasons and its text as sent, for `shopstream rejected`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use ingest_domain::{EnrichedEvent, EventSink, SinkError};
+use ingest_domain::{EnrichedEvent, EventSink, RejectedEventSink, RejectedRecord, SinkError};
 use rusqlite::{params, Connection, OpenFlags};
 
 /// The file inside the data directory.
@@ -78,8 +81,44 @@ impl SqliteEventLog {
                 occurred_at  INTEGER NOT NULL,
                 received_at  INTEGER NOT NULL,
                 body         TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS rejected (
+                seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+                received_at  INTEGER NOT NULL,
+                body         TEXT NOT NULL
             );",
         )
+    }
+
+    /// Records refused events or batches (with their reasons) in one transaction.
+    pub fn append_rejected(&self, records: &[RejectedRecord]) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("INSERT INTO rejected (received_at, body) VALUES (?1, ?2)")?;
+            for r in records {
+                stmt.execute(params![r.received_at.unix_ms(), serde_json::to_string(r)?])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Refused events and batches with `seq > after`, oldest first, at most `limit`.
+    pub fn read_rejected_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let exists: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'rejected'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !exists {
+            return Ok(Vec::new()); // a log written before the table existed
+        }
+        let mut stmt = conn.prepare_cached("SELECT seq, body FROM rejected WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows =
+            stmt.query_map(params![after, limit as i64], |r| Ok(StoredEvent { seq: r.get(0)?, json: r.get(1)? }))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn path(&self) -> &Path {
@@ -146,5 +185,17 @@ impl EventSink for SqliteEventLog {
             .map_err(|e| SinkError::new("the reader task failed", e))?
             .map_err(|e| SinkError::new("cannot read the event log", e))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RejectedEventSink for SqliteEventLog {
+    async fn write_rejected(&self, records: &[RejectedRecord]) -> Result<(), SinkError> {
+        let log = self.clone();
+        let records = records.to_vec();
+        tokio::task::spawn_blocking(move || log.append_rejected(&records))
+            .await
+            .map_err(|e| SinkError::new("the writer task failed", e))?
+            .map_err(|e| SinkError::new("cannot write to the bad-events table", e))
     }
 }

@@ -58,3 +58,34 @@ fn unusable_paths_are_clear_errors() {
     assert!(matches!(err, StoreError::CreateDir { .. }), "{err:?}");
     assert!(err.to_string().contains("cannot create the data directory"));
 }
+
+#[tokio::test]
+async fn rejected_events_are_kept_with_their_reasons() {
+    use event_schema::validate::{FieldError, Problem};
+    use ingest_domain::{RejectedEventSink, RejectedRecord};
+    let dir = temp_dir("rejected");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    assert!(log.read_rejected_after(0, 10).unwrap().is_empty());
+    let record = RejectedRecord {
+        received_at: Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap(),
+        scope: "event",
+        index: Some(3),
+        event_id: Some("e-1".into()),
+        errors: vec![FieldError { path: "type".into(), problem: Problem::UnknownEventType("teleport".into()) }],
+        raw: r#"{"type":"teleport"}"#.into(),
+        raw_truncated: false,
+    };
+    log.write_rejected(&[record.clone(), RejectedRecord { index: Some(4), ..record }]).await.unwrap();
+    drop(log);
+    let log = SqliteEventLog::open_read_only(&dir).unwrap();
+    let rows = log.read_rejected_after(0, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    let first: Value = serde_json::from_str(&rows[0].json).unwrap();
+    assert_eq!(first["index"], 3);
+    assert_eq!(first["event_id"], "e-1");
+    assert_eq!(first["errors"][0]["code"], "unknown_event_type");
+    assert!(first["errors"][0]["reason"].as_str().unwrap().contains("teleport"));
+    assert_eq!(first["raw"], r#"{"type":"teleport"}"#);
+    assert_eq!(log.read_rejected_after(rows[0].seq, 10).unwrap().len(), 1);
+    assert_eq!(log.count().unwrap(), 0, "refused events are not in the event log");
+}
