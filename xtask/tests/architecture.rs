@@ -71,6 +71,37 @@ fn the_http_layer_knows_nothing_of_aws_lambda_or_storage() {
 }
 
 #[test]
+fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
+    // Each AWS adapter knows the domain and its one AWS client, not HTTP routing, not Lambda, not
+    // another adapter; the local binary knows no AWS at all.
+    for (package, client) in [
+        ("ingest-kinesis", "aws-sdk-kinesis"),
+        ("ingest-cognito", "aws-sdk-cognitoidentityprovider"),
+        ("ingest-s3", "aws-sdk-s3"),
+    ] {
+        let d = deps(package, None);
+        assert!(d.iter().any(|n| n == client) && d.iter().any(|n| n == "ingest-domain"), "{package}: {d:?}");
+        assert_none(
+            package,
+            &d,
+            &["ingest-http", "lambda_*", "lambda-*", "axum", "rusqlite", "sqlite-store", "testkit"],
+        );
+        let others: Vec<&str> =
+            ["aws-sdk-kinesis", "aws-sdk-cognitoidentityprovider", "aws-sdk-s3", "aws-sdk-dynamodb"]
+                .into_iter()
+                .filter(|c| c != &client)
+                .collect();
+        assert_none(package, &d, &others);
+    }
+    let local = deps("shopstream", None);
+    assert!(local.iter().any(|n| n == "sqlite-store"), "{local:?}");
+    assert_none("shopstream", &local, AWS_AND_LAMBDA);
+    let lambda = deps("ingest-lambda", None);
+    assert!(lambda.iter().any(|n| n == "lambda_http") && lambda.iter().any(|n| n == "ingest-kinesis"), "{lambda:?}");
+    assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit"]);
+}
+
+#[test]
 fn only_the_browser_crates_know_wasm_bindgen() {
     for package in ["event-schema", "ingest-domain", "ingest-http", "sqlite-store", "shopstream"] {
         assert_none(package, &deps(package, None), WASM);
@@ -96,6 +127,11 @@ fn libraries_never_read_the_environment() {
         "edge-ingest/domain/src",
         "edge-ingest/http/src",
         "edge-ingest/sqlite-store/src",
+        "edge-ingest/kinesis-sink/src",
+        "edge-ingest/cognito/src",
+        "edge-ingest/s3-sink/src",
+        "edge-ingest/lambda/src/lib.rs",
+        "edge-ingest/lambda/src/emf.rs",
         "shopstream/src/lib.rs",
         "sdk-wasm/src",
         "storefront/src/lib.rs",

@@ -4,6 +4,7 @@
 //! serves on a socket; tests call it with `tower::ServiceExt::oneshot`, no socket at all.
 
 pub mod access;
+pub mod segment;
 
 use std::net::IpAddr;
 
@@ -37,7 +38,10 @@ pub fn router(ingest: Ingest) -> Router {
 pub fn router_with_access(ingest: Ingest, access: Access) -> Router {
     let events = Router::new()
         .route("/v1/events", post(post_events))
-        .layer(axum::middleware::from_fn_with_state(access, access::enforce))
+        .merge(segment::routes())
+        .layer(axum::middleware::from_fn_with_state(access.clone(), access::enforce))
+        // Outside the access check: a Segment body's `writeKey` is presented to it (see `segment`).
+        .layer(axum::middleware::from_fn_with_state(access, segment::write_key_from_body))
         .with_state(ingest.clone());
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
@@ -58,7 +62,7 @@ pub async fn post_events(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<IngestReport>, ApiError> {
+) -> Result<Response, ApiError> {
     let encoding = body_encoding(&uri, &headers)?;
     // Read at most one byte past the limit, so an oversized body is refused without buffering it all.
     let bytes: Bytes = match Limited::new(body, MAX_BATCH_BYTES).collect().await {
@@ -71,7 +75,31 @@ pub async fn post_events(
         Encoding::Identity => ingest.ingest(&bytes, &request).await,
         Encoding::Gzip => ingest.ingest(&gunzip_bounded(&bytes, MAX_BATCH_BYTES)?, &request).await,
     };
-    Ok(Json(report.map_err(ApiError::from)?))
+    Ok(answer(report.map_err(ApiError::from)?))
+}
+
+/// What a handled batch came to, left in the response's extensions for metrics and logs (the
+/// Lambda's CloudWatch EMF line, the local server's log).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BatchSummary {
+    pub accepted: usize,
+    pub rejected: usize,
+    /// Rejected events by their first problem's code.
+    pub rejected_by_code: std::collections::BTreeMap<&'static str, usize>,
+}
+
+/// The `200` answer for a report, with its [`BatchSummary`] attached.
+pub fn answer(report: IngestReport) -> Response {
+    let mut summary =
+        BatchSummary { accepted: report.accepted, rejected: report.rejected.len(), ..BatchSummary::default() };
+    for r in &report.rejected {
+        if let Some(e) = r.errors.first() {
+            *summary.rejected_by_code.entry(e.problem.code()).or_default() += 1;
+        }
+    }
+    let mut response = Json(report).into_response();
+    response.extensions_mut().insert(summary);
+    response
 }
 
 /// What the domain needs to know about the request, from its headers and extensions.
