@@ -291,4 +291,9 @@ impl Ingest {
     pub async fn ready(&self) -> Result<(), SinkError> {
         self.sink.ready().await
     }
+
+    /// The ingest's clock (the receive time adapters use for defaults, e.g. a missing `sentAt`).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
 }
