@@ -345,7 +345,7 @@ test("consent: nothing stored or sent before it; kept events go after it; revoki
   await keep.context.close();
 });
 
-test("auth: a bearer token is sent, and a 401 triggers one refresh and a retry", async () => {
+test("auth: a bearer token is sent; a 401 triggers one refresh and a retry, then anonymous sending", async () => {
   const t = tag();
   const { context, page } = await sdkPage({ flushAt: 1 });
   const seen = [];
@@ -363,13 +363,23 @@ test("auth: a bearer token is sent, and a 401 triggers one refresh and a retry",
   assert.deepEqual(seen, ["Bearer tok-1", "Bearer tok-2"]);
   await context.close();
 
+  // A refused token that cannot be refreshed: reported, then the events go without it (anonymous),
+  // and so do later ones until the app sets a new token. Nothing is lost.
+  const t2 = tag();
   const fixed = await sdkPage({ flushAt: 1 });
-  let calls = 0;
-  await fixed.page.route(INGEST_URL, (route) => { calls++; return route.fulfill({ status: 401, body: "{}" }); });
-  await fixed.page.evaluate((t) => { window.sdk.setAuthToken("static"); window.sdk.track("search", { query: t }); }, t);
-  await fixed.page.waitForFunction(() => window.errors.some((e) => e.code === "unauthorized"));
-  await sleep(300);
-  assert.equal(calls, 1, "a fixed token cannot be refreshed: dropped and reported, not retried");
+  const sent = [];
+  await fixed.page.route(INGEST_URL, (route) => {
+    const authorization = route.request().headers().authorization;
+    sent.push(authorization);
+    return authorization ? route.fulfill({ status: 401, body: "{}" }) : route.continue();
+  });
+  await fixed.page.evaluate((t) => { window.sdk.setAuthToken("static"); window.sdk.track("search", { query: t }); }, t2);
+  await waitForEvents(server.data, (evs) => mine(t2)(evs).length === 1);
+  await fixed.page.evaluate((t) => window.sdk.track("search", { query: t }), t2);
+  await waitForEvents(server.data, (evs) => mine(t2)(evs).length === 2);
+  assert.deepEqual(sent, ["Bearer static", undefined, undefined]);
+  const errors = await fixed.page.evaluate(() => window.errors);
+  assert.equal(errors.filter((e) => e.code === "unauthorized").length, 1, JSON.stringify(errors));
   await fixed.context.close();
 });
 

@@ -82,5 +82,5 @@ export function checkoutStarted(checkout: Checkout): void;
 export function orderCompleted(order: Order): void;
 /** Grants or revokes consent (see `requireConsent`). Revoking deletes the stored identifiers. */
 export function setConsent(granted: boolean): void;
-/** `Authorization: Bearer` for every request: a token, or a function returning one (called again once on a 401). */
+/** `Authorization: Bearer` for every request: a token, or a function returning one (called again once on a 401; a token still refused is dropped and the events are sent without it). */
 export function setAuthToken(token: string | (() => string | Promise<string>) | null): void;

@@ -306,9 +306,12 @@ function settled(id, status, retryAfter, answer) {
       auth.token = null;
       return refreshToken().then(() => send(false));
     }
-    engine.discard_oldest(events);
-    forget(ids);
-    report({ code: "unauthorized", status, reason: `the server answered 401: ${events} event(s) dropped` });
+    // The token is refused even after a refresh (or cannot be refreshed): stop sending it until the
+    // app sets a new one, and send the events without it, as anonymous, rather than lose them.
+    auth = null;
+    authRefreshed = false;
+    report({ code: "unauthorized", status, reason: `the server refused the token (401): ${events} event(s) sent again without it, as anonymous` });
+    return send(false);
   } else {
     // Kept in the engine for the retry; a pending flush() ends here rather than wait out an outage.
     clearTimeout(retryTimer);
