@@ -42,6 +42,7 @@ export function init(opts) {
     off = (opts.respectDoNotTrack && (nav.doNotTrack === "1" || window.doNotTrack === "1" || nav.globalPrivacyControl === true))
       || (opts.sampleRate !== undefined && fnv1a(who().anonymous_id) / 4294967296 >= opts.sampleRate);
     if (off) buffer = [];
+    if (compiled === true) return;
     return compiled || load({ module_or_path: new URL("./shopstream_sdk_bg.wasm", import.meta.url) });
   }).then(() => {
     engine.configure(opts.flushAt, opts.flushIntervalMs, opts.maxBatchBytes, opts.maxQueueEvents);
@@ -57,21 +58,23 @@ export function init(opts) {
   return ready;
 }
 
-// The engine, gzip-compressed and base64-encoded into this file by `cargo xtask sdk`: no second request,
-// and it starts compiling (off the main thread, while it inflates) as soon as this module is evaluated,
-// before `init()` is called. A browser without DecompressionStream (before Chrome 80, Firefox 113,
-// Safari 16.4) fetches the package's .wasm in `init()` instead.
-// The string is near the end of this file: gzip compresses it better apart from the code.
-
-function inflateAndCompile() {
-  const text = atob(WASM_GZIP_BASE64);
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  const wasm = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  const module = WebAssembly.compileStreaming(new Response(wasm, { headers: { "content-type": "application/wasm" } }));
-  const ready = module.then((m) => load({ module_or_path: m }));
-  ready.catch(() => {}); // reported by init(), which awaits it
-  return ready;
+// The engine travels inside this file: `cargo xtask sdk` replaces WASM_BYTES (near the end, where gzip
+// compresses it apart from the code) with a string whose code units are the wasm's bytes. It is compiled
+// and instantiated synchronously when this module is evaluated, so `init()` has nothing to wait for.
+// If the string did not survive intact (a bundle served in a legacy charset), or the synchronous path is
+// refused, the wasm is compiled asynchronously, or fetched from next to this file.
+function loadEngine() {
+  if (WASM_BYTES.length !== WASM_LENGTH) return null;
+  const bytes = new Uint8Array(WASM_LENGTH);
+  for (let i = 0; i < WASM_LENGTH; i++) bytes[i] = WASM_BYTES.charCodeAt(i);
+  try {
+    engine.initSync({ module: new WebAssembly.Module(bytes) });
+    return true;
+  } catch {
+    const ready = WebAssembly.compile(bytes).then((module) => load({ module_or_path: module }));
+    ready.catch(() => {}); // reported by init(), which awaits it
+    return ready;
+  }
 }
 
 function check(o) {
@@ -529,5 +532,6 @@ function store(key, value) {
   }
 }
 
-const WASM_GZIP_BASE64 = "__WASM_GZIP_BASE64__";
-const compiled = typeof DecompressionStream === "function" ? inflateAndCompile() : null;
+const WASM_BYTES = "__WASM_BYTES__";
+const WASM_LENGTH = "__WASM_LENGTH__";
+const compiled = loadEngine();

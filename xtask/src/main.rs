@@ -19,7 +19,8 @@ const WASM_PROFILE: &str = "wasm-release";
 /// Where `cargo xtask build` inlines the SDK's snippet in the storefront's page.
 /// Keep in step with `testkit::MOTO_VERSION`.
 const MOTO_VERSION: &str = "5.2.5";
-const WASM_PLACEHOLDER: &str = "__WASM_GZIP_BASE64__";
+const WASM_PLACEHOLDER: &str = "\"__WASM_BYTES__\"";
+const WASM_LENGTH_PLACEHOLDER: &str = "\"__WASM_LENGTH__\"";
 const SNIPPET_MARKER: &str = "<!-- shopstream:snippet -->";
 
 fn main() -> Result<()> {
@@ -209,14 +210,20 @@ impl Workspace {
             let text = std::fs::read_to_string(js.join(from)).with_context(|| format!("read {from}"))?;
             std::fs::write(to, text.replace("__VERSION__", &version))?;
         }
-        // The engine travels inside index.js (gzip, base64): ready without a second request.
-        let shell_text = std::fs::read_to_string(&shell)?;
-        if !shell_text.contains(WASM_PLACEHOLDER) {
-            bail!("sdk-wasm/js/index.js lacks the {WASM_PLACEHOLDER} placeholder");
-        }
-        let inline = base64(&gzip9(&std::fs::read(pkg.join("shopstream_sdk_bg.wasm"))?)?);
-        std::fs::write(&shell, shell_text.replace(WASM_PLACEHOLDER, &inline))?;
         self.esbuild(&shell, &["--bundle", "--format=esm"], &pkg.join("index.js"))?;
+        // The engine travels inside index.js as a string of its bytes (after esbuild, which would
+        // escape them): no second request, and it compiles synchronously when the module loads.
+        let bundle = std::fs::read_to_string(pkg.join("index.js"))?;
+        let wasm_bytes = std::fs::read(pkg.join("shopstream_sdk_bg.wasm"))?;
+        for placeholder in [WASM_PLACEHOLDER, WASM_LENGTH_PLACEHOLDER] {
+            if bundle.matches(placeholder).count() != 1 {
+                bail!("the bundled index.js must hold {placeholder} exactly once (see sdk-wasm/js/index.js)");
+            }
+        }
+        let bundle = bundle
+            .replace(WASM_PLACEHOLDER, &js_byte_string(&wasm_bytes))
+            .replace(WASM_LENGTH_PLACEHOLDER, &wasm_bytes.len().to_string());
+        std::fs::write(pkg.join("index.js"), bundle)?;
         std::fs::remove_file(&shell)?;
         std::fs::remove_file(pkg.join("shopstream_sdk.js"))?;
         self.esbuild(&js.join("snippet.js"), &[], &pkg.join("snippet.min.js"))?;
@@ -438,32 +445,38 @@ fn gzip9(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(gz.finish()?)
 }
 
-/// Standard base64 with padding (what `atob` reads).
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+/// A JavaScript string literal whose code units are `bytes` (U+0000..U+00FF; UTF-8 in the file).
+/// Escaped: the quote, the backslash, line ends, and `<` (so the literal can sit in a `<script>`).
+fn js_byte_string(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2 + 2);
+    out.push('"');
+    for &b in bytes {
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'<' => out.push_str("\\x3c"),
+            _ => out.push(char::from(b)),
         }
     }
+    out.push('"');
     out
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn base64_matches_the_standard_alphabet_and_padding() {
-        assert_eq!(super::base64(b""), "");
-        assert_eq!(super::base64(b"f"), "Zg==");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
-        assert_eq!(super::base64(b"foo"), "Zm9v");
-        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(super::base64(&[0xfb, 0xff, 0xbf]), "+/+/");
+    fn the_byte_string_is_every_byte_as_one_code_unit() {
+        let all: Vec<u8> = (0..=255).collect();
+        let literal = super::js_byte_string(&all);
+        // Undo the five escapes; every other byte must be the char of the same code.
+        let inner = &literal[1..literal.len() - 1];
+        let decoded = inner.replace("\\x3c", "<").replace("\\n", "\n").replace("\\r", "\r");
+        let decoded = decoded.replace("\\\"", "\"").replace("\\\\", "\\");
+        let codes: Vec<u32> = decoded.chars().map(u32::from).collect();
+        assert_eq!(codes, (0..=255).collect::<Vec<u32>>());
+        assert!(!inner.contains("</"), "no closing tag can appear");
+        assert_eq!(super::js_byte_string(b"a\"b"), "\"a\\\"b\"");
     }
 }
