@@ -243,6 +243,9 @@ impl Ingest {
             }
         };
         let sent_at = outcome.sent_at;
+        // The request's edge context is parsed once (user agent parsing is the costly part); an event
+        // that carries its own, different user agent gets its own.
+        let request_edge = enrich::edge_context(request, None);
         let enriched: Vec<EnrichedEvent> = outcome
             .accepted
             .into_iter()
@@ -258,7 +261,10 @@ impl Ingest {
                     None => claimed,
                 };
                 let event_ua = event.context.as_ref().and_then(|c| c.user_agent.as_deref());
-                let edge = enrich::edge_context(request, event_ua);
+                let edge = match event_ua {
+                    Some(ua) if Some(ua) != request.user_agent.as_deref() => enrich::edge_context(request, Some(ua)),
+                    _ => request_edge.clone(),
+                };
                 EnrichedEvent { event, client_occurred_at, claimed_user_id, received_at, sent_at, edge }
             })
             .collect();

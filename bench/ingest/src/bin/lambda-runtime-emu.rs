@@ -1,0 +1,410 @@
+//! `lambda-runtime-emu`: times the ingest Lambda from process start to its first answer.
+//!
+//! A minimal Lambda Runtime API (`GET /2018-06-01/runtime/invocation/next`, `POST
+//! .../invocation/<id>/response`, `.../error`, `/init/error`) on 127.0.0.1 hands the function one
+//! API Gateway REST proxy event carrying a 100-event batch (fresh ids each run), and a timing proxy
+//! sits between the function and moto (`AWS_ENDPOINT_URL`), so the PutRecords round trip can be
+//! told apart from the function's own time. Each run spawns the binary with the environment this
+//! process has (the script sets `SHOPSTREAM_*` and `AWS_*`), records
+//!
+//! - init: spawn → the first `next` request (process start, config, AWS clients, runtime);
+//! - request: that `next` → the response POST arriving (routing, ingest, PutRecords, answer);
+//! - kinesis: the first byte of each request to moto → the first byte of its answer;
+//!
+//! then, once the function asks for the next invocation (held, never answered), reads its peak
+//! RSS (`VmHWM` in `/proc/<pid>/status`) and kills it. Prints one JSON line (medians).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use clap::Parser;
+use ingest_bench::{median, now, tracker_batch, uuid_v7};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(about = "Times the ingest Lambda's cold start against a local Runtime API emulator")]
+struct Args {
+    /// The Lambda binary (bootstrap) to run.
+    #[arg(long)]
+    bin: PathBuf,
+    /// The API Gateway REST proxy event; its `"__BODY__"` is replaced by the batch.
+    #[arg(long)]
+    event: PathBuf,
+    /// moto's address (host:port); the function reaches it through the timing proxy.
+    #[arg(long)]
+    kinesis: String,
+    #[arg(long, default_value_t = 7)]
+    runs: usize,
+    #[arg(long, default_value_t = 100)]
+    events: usize,
+    /// Label of the binary's architecture in the results.
+    #[arg(long, default_value = "x86_64")]
+    arch: String,
+    /// Where the function's stdout/stderr go.
+    #[arg(long, default_value = "/dev/null")]
+    log: PathBuf,
+    /// Append the result (one JSON line) to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Print every Runtime API request to stderr.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// What the Runtime API saw, in order.
+enum Seen {
+    Next(Instant),
+    Response(Instant, Vec<u8>),
+    Error(String, Vec<u8>),
+}
+
+/// The invocation the next `next` call gets (taken once per run).
+struct Pending {
+    request_id: String,
+    payload: Vec<u8>,
+}
+
+/// A parsed HTTP/1.1 request (what the runtime client sends: Content-Length or chunked bodies).
+struct HttpRequest {
+    method: String,
+    path: String,
+    body: Vec<u8>,
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> anyhow::Result<Option<HttpRequest>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+    let (mut length, mut chunked) = (0usize, false);
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':') {
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.parse()?;
+            } else if name.eq_ignore_ascii_case("transfer-encoding") && value.eq_ignore_ascii_case("chunked") {
+                chunked = true;
+            }
+        }
+    }
+    let mut body = Vec::new();
+    if chunked {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let size = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)?;
+            if size == 0 {
+                // Trailers, then the blank line.
+                loop {
+                    let mut t = String::new();
+                    if reader.read_line(&mut t)? == 0 || t.trim_end().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            let start = body.len();
+            body.resize(start + size, 0);
+            reader.read_exact(&mut body[start..])?;
+            let mut crlf = [0u8; 2];
+            reader.read_exact(&mut crlf)?;
+        }
+    } else {
+        body.resize(length, 0);
+        reader.read_exact(&mut body)?;
+    }
+    Ok(Some(HttpRequest { method, path, body }))
+}
+
+fn respond(stream: &mut TcpStream, status: &str, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
+}
+
+/// One connection of the function's runtime client (keep-alive: several requests).
+fn serve_runtime(
+    stream: TcpStream,
+    pending: Arc<Mutex<Option<Pending>>>,
+    seen: Sender<Seen>,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(req) = read_request(&mut reader)? {
+        let at = Instant::now();
+        let path = req.path.as_str();
+        if verbose {
+            eprintln!("emu: {at:?} {} {path} ({} bytes)", req.method, req.body.len());
+        }
+        if req.method == "GET" && path == "/2018-06-01/runtime/invocation/next" {
+            // Taken before telling the main thread: a late `next` of the previous function must not
+            // take the invocation the main thread sets up for the next run.
+            let invocation = pending.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.take();
+            let _ = seen.send(Seen::Next(at));
+            let Some(invocation) = invocation else {
+                // The function waits for its next invocation: hold the call until it is killed.
+                let mut sink = Vec::new();
+                let _ = reader.read_to_end(&mut sink);
+                return Ok(());
+            };
+            let deadline = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() + 30_000;
+            let headers = [
+                ("Lambda-Runtime-Aws-Request-Id", invocation.request_id.clone()),
+                ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
+                (
+                    "Lambda-Runtime-Invoked-Function-Arn",
+                    "arn:aws:lambda:us-east-1:123456789012:function:shopstream-ingest".into(),
+                ),
+                ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0".into()),
+            ];
+            respond(&mut writer, "200 OK", &headers, &invocation.payload)?;
+        } else if req.method == "POST" && path.ends_with("/response") {
+            let _ = seen.send(Seen::Response(at, req.body));
+            respond(&mut writer, "202 Accepted", &[], br#"{"status":"OK"}"#)?;
+        } else if req.method == "POST" && path.ends_with("/error") {
+            let _ = seen.send(Seen::Error(path.to_string(), req.body));
+            respond(&mut writer, "202 Accepted", &[], br#"{"status":"OK"}"#)?;
+        } else {
+            respond(&mut writer, "404 Not Found", &[], br#"{"errorMessage":"not emulated"}"#)?;
+        }
+    }
+    Ok(())
+}
+
+/// The first request byte and the first answer byte of each connection to moto.
+type Exchanges = Arc<Mutex<Vec<(Instant, Option<Instant>)>>>;
+
+/// Forwards one connection to moto, noting when the request's first byte came and when the answer's
+/// first byte went back (one PutRecords per connection here: each run is a fresh process).
+fn proxy(client: TcpStream, upstream: &str, exchanges: Exchanges) -> anyhow::Result<()> {
+    let server = TcpStream::connect(upstream)?;
+    client.set_nodelay(true)?;
+    server.set_nodelay(true)?;
+    let slot = {
+        let mut ex = exchanges.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+        ex.push((Instant::now(), None));
+        ex.len() - 1
+    };
+    let (mut c_read, mut s_write) = (client.try_clone()?, server.try_clone()?);
+    let up_exchanges = exchanges.clone();
+    let upward = std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        let mut first = true;
+        while let Ok(n) = c_read.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if first {
+                if let Ok(mut ex) = up_exchanges.lock() {
+                    ex[slot].0 = Instant::now();
+                }
+                first = false;
+            }
+            if s_write.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = s_write.shutdown(Shutdown::Write);
+    });
+    let (mut s_read, mut c_write) = (server, client);
+    let mut buf = [0u8; 16 * 1024];
+    let mut first = true;
+    while let Ok(n) = s_read.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        if first {
+            if let Ok(mut ex) = exchanges.lock() {
+                ex[slot].1 = Some(Instant::now());
+            }
+            first = false;
+        }
+        if c_write.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = c_write.shutdown(Shutdown::Write);
+    let _ = upward.join();
+    Ok(())
+}
+
+fn vm_hwm_kib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).context("no VmHWM")?;
+    Ok(line.split_whitespace().nth(1).context("VmHWM value")?.parse()?)
+}
+
+fn wait_for(seen: &Receiver<Seen>, timeout: Duration, what: &str) -> anyhow::Result<Seen> {
+    match seen.recv_timeout(timeout) {
+        Ok(s) => Ok(s),
+        Err(RecvTimeoutError::Timeout) => bail!("no {what} within {timeout:?}"),
+        Err(RecvTimeoutError::Disconnected) => bail!("runtime API gone"),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let event_template = std::fs::read_to_string(&args.event)?;
+    ensure!(event_template.contains("\"__BODY__\""), "{} has no \"__BODY__\"", args.event.display());
+
+    let runtime = TcpListener::bind("127.0.0.1:0")?;
+    let runtime_addr = runtime.local_addr()?;
+    let pending: Arc<Mutex<Option<Pending>>> = Arc::default();
+    let (seen_tx, seen) = channel();
+    {
+        let (pending, verbose) = (pending.clone(), args.verbose);
+        std::thread::spawn(move || {
+            for stream in runtime.incoming().flatten() {
+                let _ = stream.set_nodelay(true);
+                let (pending, seen) = (pending.clone(), seen_tx.clone());
+                std::thread::spawn(move || {
+                    if let Err(e) = serve_runtime(stream, pending, seen, verbose) {
+                        eprintln!("runtime API emulator: {e:#}");
+                    }
+                });
+            }
+        });
+    }
+    let kinesis_proxy = TcpListener::bind("127.0.0.1:0")?;
+    let proxy_addr = kinesis_proxy.local_addr()?;
+    let exchanges: Exchanges = Arc::default();
+    {
+        let (exchanges, upstream) = (exchanges.clone(), args.kinesis.clone());
+        std::thread::spawn(move || {
+            for stream in kinesis_proxy.incoming().flatten() {
+                let (exchanges, upstream) = (exchanges.clone(), upstream.clone());
+                std::thread::spawn(move || proxy(stream, &upstream, exchanges));
+            }
+        });
+    }
+
+    let (mut init_ms, mut request_ms, mut kinesis_ms, mut total_ms, mut vmhwm) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut failures: Vec<String> = Vec::new();
+    for run in 0..args.runs {
+        let sent_at = now();
+        let batch = tracker_batch(args.events, sent_at, |i| uuid_v7(sent_at, run as u16, i as u64));
+        let payload = event_template.replace("\"__BODY__\"", &serde_json::to_string(&batch)?).into_bytes();
+        *pending.lock().map_err(|_| anyhow::anyhow!("poisoned"))? =
+            Some(Pending { request_id: format!("bench-{run}-{}", sent_at.0), payload });
+        exchanges.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clear();
+        while seen.try_recv().is_ok() {}
+
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&args.log)?;
+        let started = Instant::now();
+        let mut child = Command::new(&args.bin)
+            .env("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string())
+            .env("AWS_ENDPOINT_URL", format!("http://{proxy_addr}"))
+            .env("AWS_LAMBDA_FUNCTION_NAME", "shopstream-ingest")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "2026/11/22/[$LATEST]bench")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/shopstream-ingest")
+            .env("_HANDLER", "bootstrap")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("spawning {}", args.bin.display()))?;
+        let outcome = (|| -> anyhow::Result<(f64, f64, f64)> {
+            let next_at = match wait_for(&seen, Duration::from_secs(10), "first `next` call")? {
+                Seen::Next(at) => at,
+                Seen::Error(path, body) => bail!("{path}: {}", String::from_utf8_lossy(&body)),
+                Seen::Response(..) => bail!("a response before any invocation"),
+            };
+            let (response_at, body) = match wait_for(&seen, Duration::from_secs(10), "response")? {
+                Seen::Response(at, body) => (at, body),
+                Seen::Error(path, body) => bail!("{path}: {}", String::from_utf8_lossy(&body)),
+                Seen::Next(_) => bail!("asked for the next invocation without answering"),
+            };
+            let answer: Value = serde_json::from_slice(&body).context("the function's answer")?;
+            let inner: Value = serde_json::from_str(answer["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null);
+            ensure!(
+                answer["statusCode"] == 200 && inner["accepted"] == args.events,
+                "the batch was not accepted whole: {answer}"
+            );
+            // Wait for the function to ask again (the invocation is over), then read its peak.
+            match wait_for(&seen, Duration::from_secs(5), "second `next` call")? {
+                Seen::Next(_) => {}
+                _ => bail!("unexpected call after the response"),
+            }
+            Ok((
+                next_at.duration_since(started).as_secs_f64() * 1e3,
+                response_at.duration_since(next_at).as_secs_f64() * 1e3,
+                response_at.duration_since(started).as_secs_f64() * 1e3,
+            ))
+        })();
+        let hwm = vm_hwm_kib(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        let (init, request, total) = match outcome {
+            Ok(times) => times,
+            Err(e) => {
+                // Reported and counted, not fatal: one stuck run should not lose the others.
+                eprintln!("lambda run {run} failed (function log: {}): {e:#}", args.log.display());
+                failures.push(format!("run {run}: {e:#}"));
+                continue;
+            }
+        };
+        let puts: f64 = exchanges
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .iter()
+            .filter_map(|(sent, answered)| answered.map(|a| a.duration_since(*sent).as_secs_f64() * 1e3))
+            .sum();
+        let hwm = hwm?;
+        eprintln!(
+            "lambda run {run}: init {init:.1} ms, request {request:.1} ms (PutRecords {puts:.1} ms), total {total:.1} ms, VmHWM {:.1} MiB",
+            hwm / 1024.0
+        );
+        init_ms.push(init);
+        request_ms.push(request);
+        kinesis_ms.push(puts);
+        total_ms.push(total);
+        vmhwm.push(hwm);
+    }
+    ensure!(!total_ms.is_empty(), "every run failed: {failures:?}");
+    let result = json!({
+        "bench": "lambda",
+        "failed_runs": failures,
+        "arch": args.arch,
+        "runs": total_ms.len(),
+        "events_per_batch": args.events,
+        "init_ms": median(&init_ms),
+        "request_ms": median(&request_ms),
+        "kinesis_ms": median(&kinesis_ms),
+        "total_ms": median(&total_ms),
+        "own_ms": median(&total_ms.iter().zip(&kinesis_ms).map(|(t, k)| t - k).collect::<Vec<_>>()),
+        "vmhwm_kib": median(&vmhwm),
+        "total_ms_runs": total_ms,
+        "init_ms_runs": init_ms,
+        "kinesis_ms_runs": kinesis_ms,
+        "vmhwm_kib_runs": vmhwm,
+    });
+    println!("{result}");
+    if let Some(path) = &args.out {
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        writeln!(f, "{result}")?;
+    }
+    Ok(())
+}

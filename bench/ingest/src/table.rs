@@ -1,0 +1,255 @@
+//! The one markdown table `bench/ingest/run` prints, from the JSON lines each benchmark wrote.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use crate::median;
+
+/// Targets from the issue.
+pub const INPROC_MIN_RATIO: f64 = 0.5;
+pub const HTTP_MIN_EPS: f64 = 100_000.0;
+pub const HTTP_MAX_P99_MS: f64 = 20.0;
+pub const LAMBDA_MAX_START_MS: f64 = 20.0;
+pub const LAMBDA_MAX_RSS_MIB: f64 = 32.0;
+
+/// `1234567.8` as `1,234,568`.
+pub fn thousands(x: f64) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
+fn num(v: &Value, key: &str) -> f64 {
+    v.get(key).and_then(Value::as_f64).unwrap_or(f64::NAN)
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
+fn mib(bytes: f64) -> String {
+    format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
+}
+
+/// The medians of `key` over `lines` (each line one run).
+fn median_of(lines: &[&Value], key: &str) -> f64 {
+    median(&lines.iter().map(|l| num(l, key)).collect::<Vec<_>>())
+}
+
+/// Renders every result line it knows (`bench`: `inproc`, `store`, `http`, `lambda-size`, `lambda`).
+pub fn render(lines: &[Value]) -> String {
+    let of = |kind: &str| -> Vec<&Value> { lines.iter().filter(|l| l["bench"] == kind).collect() };
+    let mut t = String::new();
+    t.push_str("| benchmark | figure | measured (median) | baseline or target | ratio | verdict |\n");
+    t.push_str("|---|---|--:|---|--:|---|\n");
+    let mut row = |cells: [String; 6]| {
+        let _ = writeln!(t, "| {} |", cells.join(" | "));
+    };
+
+    for r in of("inproc") {
+        let (ours, base) = (num(r, "ingest_eps"), num(r, "baseline_eps"));
+        let ratio = ours / base;
+        row([
+            format!("in-process, {}-event batch ({} B), 1 thread", r["events_per_batch"], r["body_bytes"]),
+            "`Ingest::ingest`: parse, validate, enrich, Kinesis encode".into(),
+            format!("{} events/s", thousands(ours)),
+            format!("`serde_json::from_slice::<Value>` of the same bytes: {} events/s", thousands(base)),
+            format!("{ratio:.2}× (per-round median {:.2}×)", num(r, "median_round_ratio")),
+            format!("{} (target ≥ {INPROC_MIN_RATIO}×)", met(ratio >= INPROC_MIN_RATIO)),
+        ]);
+        let stage = |k: &str| r["stages_us_per_batch"][k].as_f64().unwrap_or(f64::NAN);
+        let whole = num(r, "ingest_us_per_batch");
+        let pct = |us: f64| format!("{us:.0} µs ({:.0}%)", 100.0 * us / whole);
+        let validate = stage("validate_batch");
+        // The enrich stage clones the accepted events first (the ingest moves them): not counted.
+        let enrich = stage("enrich") - stage("clone_accepted");
+        let encode = stage("kinesis_encode");
+        let scans = stage("envelope_scans");
+        let values = stage("event_value_parse");
+        let typed = stage("validate_event");
+        let user_agent = stage("user_agent_parse");
+        let to_json = stage("to_json");
+        row([
+            "in-process, where the time goes".into(),
+            format!("µs per batch (ingest {whole:.0} µs, baseline {:.0} µs)", num(r, "baseline_us_per_batch")),
+            format!(
+                "validate_batch {} = 3 envelope scans {scans:.0} + 100 event `Value` parses {values:.0} + typed \
+                 validation {typed:.0} + rest {:.0}; enrich {} (user agent parse ×100: {user_agent:.0}); Kinesis \
+                 encode {} (`to_json` ×100: {to_json:.0}); not attributed {}",
+                pct(validate),
+                validate - scans - values - typed,
+                pct(enrich),
+                pct(encode),
+                pct(whole - validate - enrich - encode)
+            ),
+            "each stage timed apart on prepared input, in the same rounds; % of the whole ingest".into(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+
+    for r in of("inproc") {
+        row([
+            "in-process, cold (once per process)".into(),
+            "first user agent parse; first whole batch after it".into(),
+            format!("{:.0} µs; {:.0} µs", num(r, "first_user_agent_us"), num(r, "first_ingest_us")),
+            format!("warm: {:.0} µs per batch", num(r, "ingest_us_per_batch")),
+            String::new(),
+            String::new(),
+        ]);
+    }
+
+    for s in of("store") {
+        row([
+            format!("local store, {}-event batch", s["events_per_batch"]),
+            "`SqliteEventLog::append` (1 transaction, WAL, synchronous=FULL)".into(),
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms ({} of {} over 10 ms: WAL checkpoints)",
+                num(s, "append_ms_p50"),
+                num(s, "append_ms_p99"),
+                num(s, "append_ms_max"),
+                s["appends_over_10ms"],
+                s["batches"]
+            ),
+            format!(
+                "bare 4 KiB write + fdatasync: p50 {:.2} ms, p99 {:.2} ms",
+                num(s, "fdatasync_ms_p50"),
+                num(s, "fdatasync_ms_p99")
+            ),
+            String::new(),
+            format!("one writer: at most {} events/s", thousands(num(s, "ceiling_eps"))),
+        ]);
+    }
+
+    // Disk runs first (the figures), then the tmpfs diagnostic; by connection count.
+    let mut http: BTreeMap<(bool, i64), Vec<&Value>> = BTreeMap::new();
+    for h in of("http") {
+        let diagnostic = h["store"] == "tmpfs";
+        http.entry((diagnostic, h["connections"].as_i64().unwrap_or(0))).or_default().push(h);
+    }
+    for ((diagnostic, connections), runs) in &http {
+        let eps = median_of(runs, "events_per_s");
+        let p99 = median_of(runs, "p99_ms");
+        let errors: f64 = runs.iter().map(|r| num(r, "errors") + num(r, "not_accepted")).sum();
+        // Every answered request's 100 events must be in the store (fresh ids: no no-op inserts).
+        let short = runs.iter().filter(|r| num(r, "stored_events_incl_warmup") < 100.0 * num(r, "requests")).count();
+        let mut checks = String::new();
+        if errors > 0.0 {
+            checks.push_str(&format!("; {errors} errors or partial answers"));
+        }
+        if short > 0 {
+            checks.push_str(&format!("; {short} runs stored fewer events than answered"));
+        }
+        let store = if *diagnostic { ", store on tmpfs (diagnostic: no disk I/O, not durable)" } else { "" };
+        let verdict = |ok: bool| if *diagnostic { "diagnostic".to_string() } else { met(ok).to_string() };
+        row([
+            format!("loopback HTTP, `shopstream serve`{store}, {connections} connections ({} runs)", runs.len()),
+            "throughput".into(),
+            format!("{} events/s ({} req/s)", thousands(eps), thousands(median_of(runs, "requests_per_s"))),
+            format!("target {} events/s", thousands(HTTP_MIN_EPS)),
+            format!("{:.2}×", eps / HTTP_MIN_EPS),
+            format!("{}{checks}", verdict(eps >= HTTP_MIN_EPS)),
+        ]);
+        row([
+            format!("loopback HTTP{store}, {connections} connections"),
+            "latency p50 / p99; CPU".into(),
+            format!(
+                "{:.1} / {:.1} ms; server {:.0}% of a core ({:.2} ms CPU per batch), wrk {:.0}%, whole machine {:.0}% of 200%",
+                median_of(runs, "p50_ms"),
+                p99,
+                median_of(runs, "server_cpu_pct"),
+                median_of(runs, "server_cpu_ms_per_request"),
+                median_of(runs, "wrk_cpu_pct"),
+                median_of(runs, "machine_cpu_pct")
+            ),
+            format!("target p99 < {HTTP_MAX_P99_MS} ms"),
+            format!("{:.2}×", p99 / HTTP_MAX_P99_MS),
+            verdict(p99 < HTTP_MAX_P99_MS),
+        ]);
+    }
+
+    for s in of("lambda-size") {
+        row([
+            format!("Lambda binary, {}", s["arch"].as_str().unwrap_or("?")),
+            "size, stripped".into(),
+            mib(num(s, "stripped_bytes")),
+            format!("as built {}; {}", mib(num(s, "built_bytes")), s["build"].as_str().unwrap_or("")),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    for l in of("lambda") {
+        let total = num(l, "total_ms");
+        let rss = num(l, "vmhwm_kib") / 1024.0;
+        row([
+            format!(
+                "Lambda cold start, {} ({} runs{})",
+                l["arch"].as_str().unwrap_or("?"),
+                l["runs"],
+                match l["failed_runs"].as_array().map_or(0, Vec::len) {
+                    0 => String::new(),
+                    n => format!(", {n} failed: see the emulator's output"),
+                }
+            ),
+            "spawn → first response POSTed".into(),
+            format!(
+                "{total:.1} ms (init {:.1} ms to the first `next`, request {:.1} ms, of which PutRecords on moto {:.1} ms)",
+                num(l, "init_ms"),
+                num(l, "request_ms"),
+                num(l, "kinesis_ms")
+            ),
+            format!("target < {LAMBDA_MAX_START_MS} ms"),
+            format!("{:.2}×", total / LAMBDA_MAX_START_MS),
+            met(total < LAMBDA_MAX_START_MS).into(),
+        ]);
+        let own = num(l, "own_ms");
+        row([
+            format!("Lambda cold start, {}", l["arch"].as_str().unwrap_or("?")),
+            "the same, without the PutRecords round trip to moto".into(),
+            format!("{own:.1} ms"),
+            format!("target < {LAMBDA_MAX_START_MS} ms"),
+            format!("{:.2}×", own / LAMBDA_MAX_START_MS),
+            met(own < LAMBDA_MAX_START_MS).into(),
+        ]);
+        row([
+            format!("Lambda cold start, {}", l["arch"].as_str().unwrap_or("?")),
+            "peak RSS (VmHWM) after the first request".into(),
+            format!("{rss:.1} MiB"),
+            format!("target < {LAMBDA_MAX_RSS_MIB} MiB"),
+            format!("{:.2}×", rss / LAMBDA_MAX_RSS_MIB),
+            met(rss < LAMBDA_MAX_RSS_MIB).into(),
+        ]);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+        assert_eq!(thousands(-1000.0), "-1,000");
+        assert_eq!(thousands(f64::NAN), "n/a");
+    }
+}
