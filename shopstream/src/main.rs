@@ -76,11 +76,8 @@ fn access(write_keys: Vec<String>, allowed_origins: Vec<String>) -> anyhow::Resu
         return Ok(Access::Open);
     }
     for origin in &allowed_origins {
-        let ok = (origin.starts_with("http://") || origin.starts_with("https://"))
-            && !origin.contains('*')
-            && origin.splitn(4, '/').nth(3).is_none();
         anyhow::ensure!(
-            ok,
+            ingest_http::access::is_valid_origin(origin),
             "--allowed-origin {origin:?} must be a scheme and host such as https://shop.example (no path, no wildcard)"
         );
     }

@@ -46,6 +46,14 @@ pub(crate) const WRITE_KEY_HEADER: HeaderName = HeaderName::from_static("x-write
 const ALLOWED_HEADERS: &str = "content-type, content-encoding, authorization, x-write-key";
 const PREFLIGHT_MAX_AGE_SECS: &str = "7200";
 
+/// Whether `origin` is an exact origin an allow-list may hold: `http(s)://host[:port]`, no path, no
+/// wildcard.
+pub fn is_valid_origin(origin: &str) -> bool {
+    (origin.starts_with("https://") || origin.starts_with("http://"))
+        && !origin.contains('*')
+        && origin.splitn(4, '/').nth(3).is_none()
+}
+
 impl Access {
     pub fn write_keys(keys: impl IntoIterator<Item = (String, Site)>) -> Self {
         Access::WriteKeys(Arc::new(keys.into_iter().collect()))

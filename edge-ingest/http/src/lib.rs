@@ -88,15 +88,23 @@ pub struct BatchSummary {
     pub rejected_by_code: std::collections::BTreeMap<&'static str, usize>,
 }
 
+impl BatchSummary {
+    /// From the accepted count and each rejected event's errors.
+    pub fn new<'a>(accepted: usize, rejected: impl IntoIterator<Item = &'a [FieldError]>) -> Self {
+        let mut summary = BatchSummary { accepted, ..BatchSummary::default() };
+        for errors in rejected {
+            summary.rejected += 1;
+            if let Some(e) = errors.first() {
+                *summary.rejected_by_code.entry(e.problem.code()).or_default() += 1;
+            }
+        }
+        summary
+    }
+}
+
 /// The `200` answer for a report, with its [`BatchSummary`] attached.
 pub fn answer(report: IngestReport) -> Response {
-    let mut summary =
-        BatchSummary { accepted: report.accepted, rejected: report.rejected.len(), ..BatchSummary::default() };
-    for r in &report.rejected {
-        if let Some(e) = r.errors.first() {
-            *summary.rejected_by_code.entry(e.problem.code()).or_default() += 1;
-        }
-    }
+    let summary = BatchSummary::new(report.accepted, report.rejected.iter().map(|r| r.errors.as_slice()));
     let mut response = Json(report).into_response();
     response.extensions_mut().insert(summary);
     response

@@ -333,13 +333,7 @@ async fn handle(call: Call, ingest: Ingest, request: Request) -> Result<Response
     let request = parse(call, &bytes, ingest.now())?;
     let report = ingest_translated(&ingest, &request, &context).await?;
     // The same summary `/v1/events` leaves for metrics and logs.
-    let mut summary =
-        BatchSummary { accepted: report.accepted, rejected: report.rejected.len(), ..BatchSummary::default() };
-    for r in &report.rejected {
-        if let Some(e) = r.errors.first() {
-            *summary.rejected_by_code.entry(e.problem.code()).or_default() += 1;
-        }
-    }
+    let summary = BatchSummary::new(report.accepted, report.rejected.iter().map(|r| r.errors.as_slice()));
     let mut response = Json(report).into_response();
     response.extensions_mut().insert(summary);
     Ok(response)

@@ -104,7 +104,7 @@ impl LambdaConfig {
                     return Err(ConfigError(format!("{} has no key", vars::WRITE_KEYS)));
                 }
                 for spec in specs.values() {
-                    if let Some(bad) = spec.origins.iter().find(|o| !valid_origin(o)) {
+                    if let Some(bad) = spec.origins.iter().find(|o| !ingest_http::access::is_valid_origin(o)) {
                         return Err(ConfigError(format!(
                             "{}: origin {bad:?} must be a scheme and host such as https://shop.example (no path, no wildcard)",
                             vars::WRITE_KEYS
@@ -146,12 +146,6 @@ impl LambdaConfig {
             .map(|bucket| (bucket, get(vars::REJECTED_PREFIX).unwrap_or_else(|| "rejected/".into())));
         Ok(LambdaConfig { stream_name, sink_deadline, access, cognito, rejected })
     }
-}
-
-fn valid_origin(origin: &str) -> bool {
-    (origin.starts_with("https://") || origin.starts_with("http://"))
-        && !origin.contains('*')
-        && origin.splitn(4, '/').nth(3).is_none()
 }
 
 /// The router the function serves: ingest routes behind `access`, with the client IP from API
