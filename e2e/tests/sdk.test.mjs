@@ -509,7 +509,9 @@ test("events survive a reload while the server is down, and are sent once it is 
   ingest.failing = false;
   await page.evaluate(() => window.sdk.init({ endpoint: "/v1/events", autoPageViews: false }));
   const events = mine(t)(await waitForEvents(server.data, (evs) => mine(t)(evs).length === 25, 20000));
-  assert.deepEqual(events.map((e) => e.properties.results), [...Array(25).keys()]);
+  assert.deepEqual(events.map((e) => e.properties.results), [...Array(25).keys()], "sent in the order tracked");
+  const ids = events.map((e) => e.event_id);
+  assert.deepEqual([...ids].sort(), ids, "UUIDv7 ids increase in the order tracked, even within a millisecond");
   await untilQueued(page, 0); // delivered events leave the stored queue
   await context.close();
 });
@@ -566,6 +568,7 @@ test("two tabs never send the same stored event twice", async () => {
   const ingest = await failingIngest(context);
   await page.evaluate((t) => { for (let i = 0; i < 30; i++) window.sdk.track("search", { query: t, results: i }); }, t);
   await untilQueued(page, 30);
+  await until(() => ingest.ids.length > 0); // the first tab tried (and failed) to send them
   const sentBefore = new Set(ingest.ids);
   await page.close(); // its stored events are now orphans
   ingest.ids.length = 0;

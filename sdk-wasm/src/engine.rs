@@ -360,15 +360,48 @@ pub fn retry_delay_ms(failures: u32, random: f64, retry_after_ms: Option<u32>) -
     jittered.max(retry_after_ms.unwrap_or(0).min(MAX_RETRY_AFTER_MS))
 }
 
-/// A UUIDv7 (RFC 9562) from Unix ms and 10 random bytes: 48-bit time, version 7, variant 10.
-pub fn uuid_v7(unix_ms: f64, random: &[u8; 10]) -> String {
-    let mut b = [0u8; 16];
-    let ms = unix_ms.max(0.0) as u64;
-    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
-    b[6..].copy_from_slice(random);
-    b[6] = 0x70 | (b[6] & 0x0f);
-    b[8] = 0x80 | (b[8] & 0x3f);
-    format_uuid(&b)
+/// UUIDv7s (RFC 9562: 48-bit Unix ms, version 7, variant 10) that strictly increase within one tab
+/// (§6.2, method 2: "monotonic random"). Several events are often tracked in the same millisecond,
+/// and the persistent queue is read back in id order after a reload: the ids must sort in the order
+/// the events were tracked. Within a millisecond (or when the clock steps back) the 74 random bits
+/// of the previous id (rand_a: 12, rand_b: 62) are incremented by one; when they overflow, the
+/// timestamp moves on by one millisecond.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UuidV7Generator {
+    /// The last id as two numbers: ms (48 bits), version (4), rand_a (12); variant (2), rand_b (62).
+    last: (u64, u64),
+}
+
+const RAND_A: u64 = 0x0fff;
+const RAND_B: u64 = (1 << 62) - 1;
+const VERSION_7: u64 = 0x7000;
+const VARIANT: u64 = 0b10 << 62;
+
+impl UuidV7Generator {
+    pub const fn new() -> Self {
+        Self { last: (0, 0) }
+    }
+
+    pub fn next(&mut self, unix_ms: f64, random: &[u8; 10]) -> String {
+        let ms = unix_ms.max(0.0) as u64;
+        let (hi, lo) = self.last;
+        self.last = if ms > hi >> 16 {
+            // A fresh millisecond: random bits, the highest one clear so that there is room to count.
+            let [a0, a1, b @ ..] = *random;
+            let rand_a = u64::from(u16::from_be_bytes([a0, a1])) & (RAND_A >> 1);
+            (ms << 16 | VERSION_7 | rand_a, VARIANT | (u64::from_be_bytes(b) & RAND_B))
+        } else if lo & RAND_B != RAND_B {
+            (hi, lo + 1)
+        } else if hi & RAND_A != RAND_A {
+            (hi + 1, VARIANT)
+        } else {
+            ((hi >> 16) + 1 << 16 | VERSION_7, VARIANT)
+        };
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.last.0.to_be_bytes());
+        bytes[8..].copy_from_slice(&self.last.1.to_be_bytes());
+        format_uuid(&bytes)
+    }
 }
 
 fn format_uuid(b: &[u8; 16]) -> String {
@@ -581,7 +614,7 @@ mod tests {
 
     #[test]
     fn uuid_v7_layout() {
-        let id = uuid_v7(1_795_341_600_123.0, &[0xff; 10]);
+        let id = UuidV7Generator::new().next(1_795_341_600_123.0, &[0xff; 10]);
         assert_eq!(id.len(), 36);
         assert_eq!(&id[..13], "01a202b2-c57b");
         assert_eq!(&id[14..15], "7", "version");
@@ -590,6 +623,32 @@ mod tests {
             format_uuid(&[0x01, 0x9a, 0xb2, 0xc4, 0x7e, 0x10, 0x7a, 0xbc, 0x8d, 0xef, 0, 1, 2, 3, 4, 0xff]),
             "019ab2c4-7e10-7abc-8def-0001020304ff"
         );
+    }
+
+    #[test]
+    fn uuid_v7_ids_increase_within_a_millisecond_and_when_the_clock_steps_back() {
+        let mut ids = UuidV7Generator::new();
+        let mut previous = ids.next(1_000.0, &[0xff; 10]);
+        assert_eq!(&previous[..13], "00000000-03e8", "the timestamp is the event's millisecond");
+        // Random bytes that would sort lower every time: the ids must still increase.
+        for (i, ms) in [1_000.0, 1_000.0, 999.0, 1_000.0, 1_001.0, 1_001.0, 500.0].into_iter().enumerate() {
+            let id = ids.next(ms, &[(200 - i * 20) as u8; 10]);
+            assert!(id > previous, "{id} after {previous}");
+            assert_eq!(&id[14..15], "7", "version");
+            assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"), "variant: {id}");
+            previous = id;
+        }
+        assert_eq!(&previous[..13], "00000000-03e9", "a clock stepping back keeps the last millisecond");
+    }
+
+    #[test]
+    fn uuid_v7_counter_overflow_moves_to_the_next_millisecond() {
+        let mut ids = UuidV7Generator { last: (1_000 << 16 | VERSION_7 | 5, VARIANT | RAND_B) };
+        assert_eq!(ids.next(1_000.0, &[0; 10]), "00000000-03e8-7006-8000-000000000000", "rand_b carries into rand_a");
+        let mut ids = UuidV7Generator { last: (1_000 << 16 | VERSION_7 | RAND_A, VARIANT | RAND_B) };
+        assert_eq!(ids.next(1_000.0, &[0; 10]), "00000000-03e9-7000-8000-000000000000");
+        let fresh = UuidV7Generator::new().next(1_000.0, &[0xff; 10]);
+        assert_eq!(fresh, "00000000-03e8-77ff-bfff-ffffffffffff", "a fresh millisecond leaves room to count");
     }
 
     #[test]

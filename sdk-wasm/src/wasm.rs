@@ -7,7 +7,7 @@ use event_schema::limits::MAX_EVENT_BYTES;
 use event_schema::EventType;
 use wasm_bindgen::prelude::*;
 
-use crate::engine::{Config, Pipeline, Verdict};
+use crate::engine::{Config, Pipeline, UuidV7Generator, Verdict};
 
 // wasm32-unknown-unknown without the `atomics` feature has one thread: a free-list allocator
 // that assumes so is sound, and much smaller than dlmalloc.
@@ -38,6 +38,8 @@ struct State {
     last_settled: Cell<u32>,
     /// Event ids of the batch last returned by `next_batch`.
     last_batch_ids: Cell<String>,
+    /// Event ids, increasing in the order the events were tracked.
+    ids: Cell<UuidV7Generator>,
 }
 
 // SAFETY: one thread on this target (no `atomics`), so the state is never shared across threads.
@@ -49,6 +51,7 @@ static STATE: State = State {
     last_batch: Cell::new((0, 0)),
     last_settled: Cell::new(0),
     last_batch_ids: Cell::new(String::new()),
+    ids: Cell::new(UuidV7Generator::new()),
 };
 
 fn with<R>(f: impl FnOnce(&mut Pipeline) -> R) -> R {
@@ -94,7 +97,10 @@ pub fn is_event_type(name: &str) -> bool {
 pub fn new_event_id(unix_ms: f64) -> String {
     let mut random = [0u8; 10];
     get_random_values(&mut random);
-    crate::engine::uuid_v7(unix_ms, &random)
+    let mut ids = STATE.ids.get();
+    let id = ids.next(unix_ms, &random);
+    STATE.ids.set(ids);
+    id
 }
 
 /// Queues an event (its id and JSON). Returns how many old events were dropped for room (their ids:
