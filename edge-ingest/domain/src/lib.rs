@@ -234,10 +234,7 @@ impl Ingest {
                     BatchError::TooLarge { .. } => Vec::new(), // refused unread: nothing to keep
                 };
                 if !errors.is_empty() {
-                    let raw = String::from_utf8_lossy(&body[..body.len().min(MAX_REJECTED_RAW_BYTES)]);
-                    let mut record = RejectedRecord::new(received_at, "batch", &raw, errors);
-                    record.raw_truncated |= body.len() > MAX_REJECTED_RAW_BYTES;
-                    self.quarantine(vec![record]).await;
+                    self.reject_request(body, errors).await;
                 }
                 return Err(e.into());
             }
@@ -284,6 +281,16 @@ impl Ingest {
             self.quarantine(records).await;
         }
         Ok(IngestReport { accepted: enriched.len(), rejected: outcome.rejected })
+    }
+
+    /// Records a request refused as a whole (`scope: "batch"`), with its reasons and its text as
+    /// sent, in the bad-events sink. For adapters that refuse a body before it reaches [`Ingest::ingest`]
+    /// (e.g. a Segment body of the wrong shape); `ingest` does it itself for the bodies it refuses.
+    pub async fn reject_request(&self, body: &[u8], errors: Vec<FieldError>) {
+        let raw = String::from_utf8_lossy(&body[..body.len().min(MAX_REJECTED_RAW_BYTES)]);
+        let mut record = RejectedRecord::new(self.clock.now(), "batch", &raw, errors);
+        record.raw_truncated |= body.len() > MAX_REJECTED_RAW_BYTES;
+        self.quarantine(vec![record]).await;
     }
 
     async fn quarantine(&self, records: Vec<RejectedRecord>) {

@@ -330,7 +330,23 @@ async fn handle(call: Call, ingest: Ingest, request: Request) -> Result<Response
     let client_ip = parts.extensions.get::<ClientIp>().map(|ip| ip.0);
     let site = parts.extensions.get::<SiteName>().map(|s| s.0.clone());
     let context = crate::request_context(&parts.headers, client_ip, site);
-    let request = parse(call, &bytes, ingest.now())?;
+    let request = match parse(call, &bytes, ingest.now()) {
+        Ok(request) => request,
+        Err(e) => {
+            // The operator sees refused bodies in the bad-events sink, as for `/v1/events`.
+            let errors = match &e {
+                ApiError::NotJson(reason) => {
+                    vec![FieldError { path: "$".into(), problem: Problem::NotJson(reason.clone()) }]
+                }
+                ApiError::InvalidBatch(errors) => errors.clone(),
+                _ => Vec::new(),
+            };
+            if !errors.is_empty() {
+                ingest.reject_request(&bytes, errors).await;
+            }
+            return Err(e.into());
+        }
+    };
     let report = ingest_translated(&ingest, &request, &context).await?;
     // The same summary `/v1/events` leaves for metrics and logs.
     let summary = BatchSummary::new(report.accepted, report.rejected.iter().map(|r| r.errors.as_slice()));

@@ -741,6 +741,14 @@ async fn malformed_bodies_are_400_with_a_reason() {
         if let Some(path) = path {
             assert_eq!(answer.body["errors"][0]["path"], path, "{body}");
         }
+        // The operator finds the refused body, as sent, with the same reason in the bad-events sink.
+        let record = memory.rejected.lock().unwrap().pop().unwrap_or_else(|| panic!("{body} not quarantined"));
+        assert_eq!((record.scope, record.raw.as_str()), ("batch", body));
+        let expected_path = path.unwrap_or("$");
+        assert_eq!(record.errors[0].path, expected_path, "{body}");
+        if error == "not_json" {
+            assert_eq!(record.errors[0].problem.code(), "not_json", "{body}");
+        }
     }
     let bad_gzip = Request::post("/v1/batch").header("content-encoding", "gzip").body(Body::from("not gzip")).unwrap();
     let answer = send(open(&memory), bad_gzip).await;
