@@ -64,7 +64,12 @@ struct Workspace {
 
 impl Workspace {
     fn locate() -> Result<Self> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().context("xtask has no parent dir")?.to_path_buf();
+        // `cargo run` sets CARGO_MANIFEST_DIR for the process; the compile-time value is the fallback
+        // (it names the clone that built this binary, which may not be the one running it).
+        let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest_dir.parent().context("xtask has no parent dir")?.to_path_buf();
         let out = Command::new(cargo())
             .args(["metadata", "--format-version", "1", "--no-deps"])
             .current_dir(&root)
