@@ -389,13 +389,13 @@ impl UuidV7Generator {
             // A fresh millisecond: random bits, the highest one clear so that there is room to count.
             let [a0, a1, b @ ..] = *random;
             let rand_a = u64::from(u16::from_be_bytes([a0, a1])) & (RAND_A >> 1);
-            (ms << 16 | VERSION_7 | rand_a, VARIANT | (u64::from_be_bytes(b) & RAND_B))
+            ((ms << 16) | VERSION_7 | rand_a, VARIANT | (u64::from_be_bytes(b) & RAND_B))
         } else if lo & RAND_B != RAND_B {
             (hi, lo + 1)
         } else if hi & RAND_A != RAND_A {
             (hi + 1, VARIANT)
         } else {
-            ((hi >> 16) + 1 << 16 | VERSION_7, VARIANT)
+            ((((hi >> 16) + 1) << 16) | VERSION_7, VARIANT)
         };
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.last.0.to_be_bytes());
@@ -643,9 +643,9 @@ mod tests {
 
     #[test]
     fn uuid_v7_counter_overflow_moves_to_the_next_millisecond() {
-        let mut ids = UuidV7Generator { last: (1_000 << 16 | VERSION_7 | 5, VARIANT | RAND_B) };
+        let mut ids = UuidV7Generator { last: ((1_000 << 16) | VERSION_7 | 5, VARIANT | RAND_B) };
         assert_eq!(ids.next(1_000.0, &[0; 10]), "00000000-03e8-7006-8000-000000000000", "rand_b carries into rand_a");
-        let mut ids = UuidV7Generator { last: (1_000 << 16 | VERSION_7 | RAND_A, VARIANT | RAND_B) };
+        let mut ids = UuidV7Generator { last: ((1_000 << 16) | VERSION_7 | RAND_A, VARIANT | RAND_B) };
         assert_eq!(ids.next(1_000.0, &[0; 10]), "00000000-03e9-7000-8000-000000000000");
         let fresh = UuidV7Generator::new().next(1_000.0, &[0xff; 10]);
         assert_eq!(fresh, "00000000-03e8-77ff-bfff-ffffffffffff", "a fresh millisecond leaves room to count");
