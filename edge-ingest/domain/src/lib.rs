@@ -136,7 +136,9 @@ pub struct RejectedRecord {
 pub const MAX_REJECTED_RAW_BYTES: usize = 64 * 1024;
 
 impl RejectedRecord {
-    fn new(received_at: Timestamp, scope: &'static str, raw: &str, errors: Vec<FieldError>) -> Self {
+    /// A record of `raw` (cut at [`MAX_REJECTED_RAW_BYTES`]) refused for `errors`; `scope` says what it
+    /// was: `event`, `batch`, or `record` (a stream record the processor could not decode).
+    pub fn new(received_at: Timestamp, scope: &'static str, raw: &str, errors: Vec<FieldError>) -> Self {
         let mut cut = raw.len().min(MAX_REJECTED_RAW_BYTES);
         while !raw.is_char_boundary(cut) {
             cut -= 1;
