@@ -12,7 +12,7 @@ use event_schema::Timestamp;
 use ingest_domain::Clock;
 use serde::Serialize;
 
-use crate::model::{ItemInfo, Key, Profile, Scored, Value, Versioned};
+use crate::model::{Item, ItemInfo, Key, Profile, Scored, Value, Versioned};
 use crate::store::{StateStore, StoreError};
 
 /// Items returned when `limit` is not given.
@@ -238,21 +238,10 @@ impl Recommender {
         ranked.category = profile.top_categories(now).into_iter().next().map(|(c, _)| c);
         let seeds: Vec<String> = profile.recent.iter().rev().take(HOME_SEEDS).map(|s| s.sku.clone()).collect();
         let items = self.items(&seeds).await?;
-        let mut scores: HashMap<String, f64> = HashMap::new();
-        let mut weight = 1.0;
-        for item in &items {
-            for n in &item.bought_together {
-                *scores.entry(n.sku.clone()).or_default() += weight * n.score;
-            }
-            for n in &item.also_viewed {
-                *scores.entry(n.sku.clone()).or_default() += weight * ALSO_VIEWED_WEIGHT * n.score;
-            }
-            weight *= RECENCY_DECAY;
-        }
+        let mut scores = home_scores(&items);
         // The items just seen are not news: they come after the neighbours.
-        let seen: HashSet<String> = seeds.into_iter().collect();
-        scores.retain(|sku, _| !seen.contains(sku));
-        Ok(ranked.fill(sorted(scores)).then_some(Strategy::Personalized))
+        scores.retain(|s| !seeds.contains(&s.sku));
+        Ok(ranked.fill(scores).then_some(Strategy::Personalized))
     }
 
     async fn cart(&self, req: &RecRequest, ranked: &mut Ranked) -> Result<Option<Strategy>, StoreError> {
@@ -260,16 +249,7 @@ impl Recommender {
         ranked.exclude.extend(profile.cart.iter().cloned());
         let items = self.items(&profile.cart).await?;
         ranked.category = items.last().and_then(|i| i.info.category.clone());
-        let mut scores: HashMap<String, f64> = HashMap::new();
-        for item in &items {
-            for n in &item.bought_together {
-                *scores.entry(n.sku.clone()).or_default() += n.score;
-            }
-            for n in &item.also_viewed {
-                *scores.entry(n.sku.clone()).or_default() += ALSO_VIEWED_WEIGHT * n.score;
-            }
-        }
-        Ok(ranked.fill(sorted(scores)).then_some(Strategy::CartComplements))
+        Ok(ranked.fill(cart_scores(&items)).then_some(Strategy::CartComplements))
     }
 
     /// The shopper's profile: the user's when a user id is given, else the anonymous one (or the
@@ -296,7 +276,7 @@ impl Recommender {
     }
 
     /// The items that exist among `skus`, in the order asked.
-    async fn items(&self, skus: &[String]) -> Result<Vec<crate::model::Item>, StoreError> {
+    async fn items(&self, skus: &[String]) -> Result<Vec<Item>, StoreError> {
         let keys: Vec<Key> = skus.iter().map(|s| Key::Item(s.clone())).collect();
         let found = self.store.load(&keys).await?;
         Ok(keys
@@ -330,6 +310,38 @@ impl Recommender {
             })
             .collect())
     }
+}
+
+/// `home`'s ranking: the neighbours of the shopper's recent items (`items`, most recent first),
+/// each older seed weighing [`RECENCY_DECAY`] of the one before, co-view at half weight.
+pub fn home_scores(items: &[Item]) -> Vec<Scored> {
+    let mut scores: HashMap<String, f64> = HashMap::new();
+    let mut weight = 1.0;
+    for item in items {
+        for n in &item.bought_together {
+            *scores.entry(n.sku.clone()).or_default() += weight * n.score;
+        }
+        for n in &item.also_viewed {
+            *scores.entry(n.sku.clone()).or_default() += weight * ALSO_VIEWED_WEIGHT * n.score;
+        }
+        weight *= RECENCY_DECAY;
+    }
+    sorted(scores)
+}
+
+/// `cart`'s ranking: the summed bought-together neighbours of the cart's items (co-view at half
+/// weight). The caller leaves out the cart's own items. The offline evaluation scores with this.
+pub fn cart_scores(items: &[Item]) -> Vec<Scored> {
+    let mut scores: HashMap<String, f64> = HashMap::new();
+    for item in items {
+        for n in &item.bought_together {
+            *scores.entry(n.sku.clone()).or_default() += n.score;
+        }
+        for n in &item.also_viewed {
+            *scores.entry(n.sku.clone()).or_default() += ALSO_VIEWED_WEIGHT * n.score;
+        }
+    }
+    sorted(scores)
 }
 
 fn round(x: f64) -> f64 {
