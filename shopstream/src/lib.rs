@@ -1,8 +1,9 @@
-//! The local server's composition: the ingest routes plus the built storefront, as one `Router`.
-
-use std::path::Path;
+//! The local server's composition: the ingest and recommendations routes plus the built storefront,
+//! as one `Router`; and the processor task that tails the event log into the state store.
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
@@ -10,6 +11,8 @@ use axum::response::{Html, Response};
 use axum::Router;
 use ingest_domain::Ingest;
 use ingest_http::{Access, ClientIp};
+use personalize::{InputRecord, Processor, Recommender, StateStore};
+use sqlite_store::SqliteEventLog;
 use tower_http::services::{ServeDir, ServeFile};
 
 /// The page served when the storefront has not been built.
@@ -17,12 +20,15 @@ const NOT_BUILT: &str = "<!doctype html><title>Shopstream</title><h1>Shopstream 
 <p>The storefront is not built in this site directory. Run <code>cargo xtask demo</code>, or \
 <code>cargo xtask build</code> and restart with <code>--site storefront/dist</code>.</p>";
 
-/// Ingest routes first (behind `access`); everything else is the single-page storefront from
-/// `site_dir`, with unknown paths answered by its `index.html` so client-side routes survive a reload.
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()`: the peer address becomes the
-/// ingest's [`ClientIp`].
-pub fn local_app(ingest: Ingest, access: Access, site_dir: &Path) -> Router {
-    let api = ingest_http::router_with_access(ingest, access).layer(axum::middleware::from_fn(client_ip));
+/// Ingest routes first (behind `access`), then `GET /v1/recommendations`; everything else is the
+/// single-page storefront from `site_dir`, with unknown paths answered by its `index.html` so
+/// client-side routes survive a reload. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: the peer address becomes the ingest's
+/// [`ClientIp`].
+pub fn local_app(ingest: Ingest, access: Access, recommender: Recommender, site_dir: &Path) -> Router {
+    let api = ingest_http::router_with_access(ingest, access)
+        .layer(axum::middleware::from_fn(client_ip))
+        .merge(recs_http::router(recommender));
     let index = site_dir.join("index.html");
     if index.is_file() {
         api.fallback_service(ServeDir::new(site_dir).fallback(ServeFile::new(index)))
@@ -36,4 +42,60 @@ async fn client_ip(mut request: Request, next: Next) -> Response {
         request.extensions_mut().insert(ClientIp(peer.ip()));
     }
     next.run(request).await
+}
+
+/// The local processor's name for its checkpoint.
+pub const PROCESSOR_CONSUMER: &str = "local-processor";
+/// Events the local processor takes from the log at a time.
+pub const PROCESSOR_BATCH: usize = 500;
+/// How often an idle processor looks for new events (the freshness budget is 1 s).
+pub const PROCESSOR_POLL: Duration = Duration::from_millis(25);
+
+/// The local processor: tails the event log from its checkpoint and applies each batch with the
+/// same [`Processor`] the Lambda runs. The checkpoint is committed with the batch's effects, so
+/// after a `kill -9` it resumes where the last commit ended, and the `event_id` markers make any
+/// batch read again a no-op. Runs until the runtime stops.
+pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std::sync::Arc<dyn StateStore>) {
+    let mut position = loop {
+        match state.checkpoint(PROCESSOR_CONSUMER).await {
+            Ok(p) => break p.unwrap_or(0),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the processor's checkpoint; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    tracing::info!(position, "local processor started");
+    let mut failures = 0u32;
+    loop {
+        let reader = log.clone();
+        let rows = match tokio::task::spawn_blocking(move || reader.read_after(position, PROCESSOR_BATCH)).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "cannot read the event log; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the event log reader failed; retrying");
+                continue;
+            }
+        };
+        let Some(last) = rows.last().map(|r| r.seq) else {
+            tokio::time::sleep(PROCESSOR_POLL).await;
+            continue;
+        };
+        let records: Vec<InputRecord> =
+            rows.into_iter().map(|r| InputRecord { id: r.seq.to_string(), data: r.json.into_bytes() }).collect();
+        let outcome = processor.process(&records, Some((PROCESSOR_CONSUMER, last))).await;
+        tracing::debug!(?outcome, position = last, "batch processed");
+        if outcome.failed_from.is_some() {
+            // Read the batch again after a pause: what was committed is skipped by its markers.
+            failures += 1;
+            tokio::time::sleep(Duration::from_millis(100 << failures.min(5))).await;
+            continue;
+        }
+        failures = 0;
+        position = last;
+    }
 }

@@ -9,7 +9,8 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ingest_domain::{Ingest, SystemClock};
 use ingest_http::{Access, Site};
-use sqlite_store::SqliteEventLog;
+use personalize::{Processor, Recommender, StateStore};
+use sqlite_store::{SqliteEventLog, SqliteStateStore};
 
 #[derive(Parser)]
 #[command(name = "shopstream", version, about = "Shopstream: real-time retail clickstream analytics, locally")]
@@ -94,9 +95,16 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access) -> anyh
         ),
         Access::WriteKeys(keys) => tracing::info!(keys = keys.len(), "ingest requires a write key"),
     }
-    let app = shopstream::local_app(ingest, access, &site).into_make_service_with_connect_info::<SocketAddr>();
+    let state: Arc<dyn StateStore> = Arc::new(
+        SqliteStateStore::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?,
+    );
+    let recommender = Recommender::new(state.clone(), Arc::new(SystemClock));
+    let processor = Processor::new(state.clone()).with_rejected_sink(Arc::new(log.clone()));
+    let app =
+        shopstream::local_app(ingest, access, recommender, &site).into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        tokio::spawn(shopstream::run_processor(log.clone(), processor, state));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(data = %log.path().display(), site = %site.display(), "shopstream serving");

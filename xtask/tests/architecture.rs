@@ -78,6 +78,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
         ("ingest-kinesis", "aws-sdk-kinesis"),
         ("ingest-cognito", "aws-sdk-cognitoidentityprovider"),
         ("ingest-s3", "aws-sdk-s3"),
+        ("dynamodb-state", "aws-sdk-dynamodb"),
     ] {
         let d = deps(package, None);
         assert!(d.iter().any(|n| n == client) && d.iter().any(|n| n == "ingest-domain"), "{package}: {d:?}");
@@ -99,6 +100,16 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
     let lambda = deps("ingest-lambda", None);
     assert!(lambda.iter().any(|n| n == "lambda_http") && lambda.iter().any(|n| n == "ingest-kinesis"), "{lambda:?}");
     assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit"]);
+    let processor = deps("processor-lambda", None);
+    assert!(
+        processor.iter().any(|n| n == "lambda_runtime") && processor.iter().any(|n| n == "dynamodb-state"),
+        "{processor:?}"
+    );
+    assert_none(
+        "processor-lambda",
+        &processor,
+        &["rusqlite", "sqlite-store", "testkit", "ingest-http", "axum", "lambda_http", "ingest-lambda"],
+    );
 }
 
 #[test]
@@ -132,6 +143,9 @@ fn libraries_never_read_the_environment() {
         "edge-ingest/s3-sink/src",
         "edge-ingest/lambda/src/lib.rs",
         "edge-ingest/lambda/src/emf.rs",
+        "edge-ingest/dynamodb-store/src",
+        "edge-ingest/processor-lambda/src/lib.rs",
+        "edge-ingest/processor-lambda/src/emf.rs",
         "shopstream/src/lib.rs",
         "sdk-wasm/src",
         "storefront/src/lib.rs",
@@ -177,4 +191,27 @@ fn xtask_installs_the_moto_version_testkit_expects() {
         version("xtask/src/main.rs", "const MOTO_VERSION"),
         version("testkit/src/lib.rs", "pub const MOTO_VERSION")
     );
+}
+
+#[test]
+fn personalisation_knows_no_http_aws_or_storage_and_its_api_no_aws_or_storage() {
+    let domain = deps("personalize", None);
+    assert!(domain.iter().any(|n| n == "event-schema"), "the tree was read: {domain:?}");
+    assert_none("personalize", &domain, AWS_AND_LAMBDA);
+    assert_none("personalize", &domain, &["axum", "hyper", "http", "tower", "rusqlite", "sqlite-store"]);
+    assert_none("personalize", &domain, WASM);
+    let api = deps("recs-http", None);
+    assert!(api.iter().any(|n| n == "axum") && api.iter().any(|n| n == "personalize"), "{api:?}");
+    assert_none("recs-http", &api, AWS_AND_LAMBDA);
+    assert_none("recs-http", &api, &["rusqlite", "sqlite-store"]);
+    let mut offenders = Vec::new();
+    for lib in ["edge-ingest/personalize/src", "edge-ingest/recs-http/src"] {
+        for file in rust_files(&root().join(lib)) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            if text.contains("env::var") || text.contains("std::env::args") {
+                offenders.push(file.display().to_string());
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "libraries read the environment: {offenders:?}");
 }

@@ -103,7 +103,7 @@ pub async fn a_stale_version_is_a_conflict_and_nothing_is_written(store: Arc<dyn
     let stale = Commit {
         records: vec![(b.clone(), 0, profile(&["new"])), (a.clone(), 0, profile(&["2"]))],
         applied: vec![event.clone()],
-        applied_at: 1_795_000_000_000,
+        applied_at: now(),
         checkpoint: None,
     };
     let err = store.commit(stale).await.unwrap_err();
@@ -122,7 +122,7 @@ pub async fn an_applied_event_is_remembered_and_cannot_be_applied_twice(store: A
     let first = Commit {
         records: vec![(a.clone(), 0, profile(&["1"]))],
         applied: vec![e1.clone()],
-        applied_at: 1_795_000_000_000,
+        applied_at: now(),
         checkpoint: None,
     };
     store.commit(first).await.unwrap();
@@ -131,7 +131,7 @@ pub async fn an_applied_event_is_remembered_and_cannot_be_applied_twice(store: A
     let twice = Commit {
         records: vec![(a.clone(), 1, profile(&["2"]))],
         applied: vec![e2.clone(), e1.clone()],
-        applied_at: 1_795_000_000_001,
+        applied_at: now(),
         checkpoint: None,
     };
     assert!(matches!(store.commit(twice).await, Err(StoreError::Conflict(_))));
@@ -162,7 +162,7 @@ pub async fn a_commit_of_the_largest_size_allowed_is_written_whole(store: Arc<dy
         (0..items).map(|_| (Key::Item(unique("sku")), 0, large_item(MAX_CO_ITEMS / 4))).collect();
     let applied: Vec<String> = (0..writes - items).map(|_| unique("event")).collect();
     let keys: Vec<Key> = records.iter().map(|r| r.0.clone()).collect();
-    let commit = Commit { records, applied: applied.clone(), applied_at: 1_795_000_000_000, checkpoint: None };
+    let commit = Commit { records, applied: applied.clone(), applied_at: now(), checkpoint: None };
     assert_eq!(commit.writes(), writes);
     store.commit(commit).await.unwrap();
     assert_eq!(store.load(&keys).await.unwrap().len(), items);
@@ -178,7 +178,7 @@ pub async fn many_keys_and_ids_are_read_in_one_call(store: Arc<dyn StateStore>) 
         let commit = Commit {
             records: ks.iter().map(|k| (k.clone(), 0, profile(&["a"]))).collect(),
             applied: is.to_vec(),
-            applied_at: 1_795_000_000_000,
+            applied_at: now(),
             checkpoint: None,
         };
         store.commit(commit).await.unwrap();
@@ -212,6 +212,11 @@ pub async fn the_processor_applies_each_event_once_on_this_store(store: Arc<dyn 
 }
 
 // ---- builders ------------------------------------------------------------------------------------
+
+/// The wall clock in Unix ms (markers are remembered for a while after they are written).
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
 
 /// A name no other test uses (stores are shared between tests).
 pub fn unique(prefix: &str) -> String {

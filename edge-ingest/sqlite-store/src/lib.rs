@@ -1,18 +1,27 @@
 //! `SqliteEventLog`: the local server's event log, an append-only SQLite table.
 //!
-//! Durability: WAL journal with `synchronous = FULL`, one transaction per batch, so a write has
-//! reached the disk (fsync) before [`EventSink::write`] returns and the batch is acknowledged. A
-//! `kill -9` loses nothing that was acknowledged. Inserts are idempotent on `event_id`.
+//! Durability: WAL journal with `synchronous = FULL`. Writes go to one writer thread that commits
+//! every write waiting in one transaction (group commit: `src/writer.rs`), so a write has reached the
+//! disk (fsync) before [`EventSink::write`] returns and the batch is acknowledged, and concurrent
+//! requests share an fsync. A `kill -9` loses nothing that was acknowledged. Inserts are idempotent on
+//! `event_id`. Reads use a connection of their own and never wait for the writer.
 //!
 //! The same file holds the bad-events table (`rejected`): every refused event or batch with its
 //! reasons and its text as sent, for `shopstream rejected`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use async_trait::async_trait;
 use ingest_domain::{EnrichedEvent, EventSink, RejectedEventSink, RejectedRecord, SinkError};
 use rusqlite::{params, Connection, OpenFlags};
+
+pub mod state;
+mod writer;
+
+pub use state::SqliteStateStore;
+use writer::{EventRow, Job, RejectedRow, Reply, Rows, Writer};
+pub use writer::{WriterLimits, CHECKPOINT_EVERY_FRAMES, MAX_GROUP_EVENTS, MAX_WAL_FRAMES, RESTART_TAIL_FRAMES};
 
 /// The file inside the data directory.
 pub const DB_FILE: &str = "events.sqlite3";
@@ -29,6 +38,15 @@ pub enum StoreError {
     Query(#[from] rusqlite::Error),
     #[error("cannot encode event")]
     Encode(#[from] serde_json::Error),
+    #[error("the event log {path} was opened read-only")]
+    ReadOnly { path: PathBuf },
+    /// The transaction that held this write failed; every write of its group gets this error.
+    #[error("cannot commit a group of {writes} writes to the event log")]
+    Commit { writes: usize, source: Arc<rusqlite::Error> },
+    #[error("the event log's writer thread has stopped")]
+    WriterStopped,
+    #[error("cannot start a thread of the event log")]
+    Thread(#[source] std::io::Error),
 }
 
 /// One stored event.
@@ -40,38 +58,69 @@ pub struct StoredEvent {
     pub json: String,
 }
 
+/// The local server's event log. Clones share one writer thread and one reader connection; the
+/// last clone dropped commits what is still queued and stops the writer.
 #[derive(Clone)]
 pub struct SqliteEventLog {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     path: PathBuf,
+    /// For reads only: WAL readers see the last commit and never wait for the writer.
+    reader: Mutex<Connection>,
+    /// `None` when opened read-only. Declared after `reader`, so dropped after it (see `GroupCommit`).
+    writer: Option<Writer>,
 }
 
 impl SqliteEventLog {
-    /// Opens (creating if needed) the log in `data_dir`.
+    /// Opens (creating if needed) the log in `data_dir` and starts its writer, with the default
+    /// [`WriterLimits`].
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, WriterLimits::default())
+    }
+
+    /// As [`open`](Self::open), with the writer's group and WAL bounds given.
+    pub fn open_with(data_dir: &Path, limits: WriterLimits) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        Self::init(&conn).map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        Ok(SqliteEventLog { conn: Arc::new(Mutex::new(conn)), path })
+        let opened = |source| StoreError::Open { path: path.clone(), source };
+        let conn = Connection::open(&path).map_err(opened)?;
+        Self::init(&conn).map_err(opened)?;
+        let checkpoint_conn = Connection::open(&path).map_err(opened)?;
+        // A checkpoint syncs the WAL and the database as its own connection's `synchronous` says.
+        Self::tune(&checkpoint_conn).map_err(opened)?;
+        let reader = Self::open_reader(&path)?;
+        let writer = Writer::spawn(conn, checkpoint_conn, limits)?;
+        Ok(SqliteEventLog { inner: Arc::new(Inner { path, reader: Mutex::new(reader), writer: Some(writer) }) })
     }
 
-    /// Opens an existing log read-only (for `shopstream events` beside a running server).
+    /// Opens an existing log read-only (for `shopstream events` beside a running server): no writer.
     pub fn open_read_only(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
         if !path.exists() {
             return Err(StoreError::Missing { path });
         }
-        let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        Ok(SqliteEventLog { conn: Arc::new(Mutex::new(conn)), path })
+        let reader = Self::open_reader(&path)?;
+        Ok(SqliteEventLog { inner: Arc::new(Inner { path, reader: Mutex::new(reader), writer: None }) })
+    }
+
+    fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+        let opened = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(opened)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(opened)?;
+        Ok(conn)
+    }
+
+    fn tune(conn: &Connection) -> rusqlite::Result<()> {
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
     }
 
     fn init(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Self::tune(conn)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
                 seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,23 +139,16 @@ impl SqliteEventLog {
         )
     }
 
-    /// Records refused events or batches (with their reasons) in one transaction.
+    /// Records refused events or batches (with their reasons) durably; blocks until committed.
     pub fn append_rejected(&self, records: &[RejectedRecord]) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached("INSERT INTO rejected (received_at, body) VALUES (?1, ?2)")?;
-            for r in records {
-                stmt.execute(params![r.received_at.unix_ms(), serde_json::to_string(r)?])?;
-            }
-        }
-        tx.commit()?;
+        let rows = records.iter().map(RejectedRow::encode).collect::<Result<Vec<_>, _>>()?;
+        self.write_blocking(Rows::Rejected(rows))?;
         Ok(())
     }
 
     /// Refused events and batches with `seq > after`, oldest first, at most `limit`.
     pub fn read_rejected_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.reader();
         let exists: bool = conn.query_row(
             "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'rejected'",
             [],
@@ -122,38 +164,19 @@ impl SqliteEventLog {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.inner.path
     }
 
-    /// Appends events in one durable transaction; an `event_id` already stored is skipped.
-    /// Returns how many were new.
+    /// Appends events durably, blocking until the group commit that holds them; an `event_id` already
+    /// stored is skipped. Returns how many were new.
     pub fn append(&self, events: &[EnrichedEvent]) -> Result<usize, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction()?;
-        let mut added = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO events (event_id, type, anonymous_id, occurred_at, received_at, body)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for e in events {
-                added += stmt.execute(params![
-                    e.event.event_id,
-                    e.event.event_type().as_str(),
-                    e.event.anonymous_id,
-                    e.event.occurred_at.unix_ms(),
-                    e.received_at.unix_ms(),
-                    e.to_json()?,
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(added)
+        let rows = events.iter().map(EventRow::encode).collect::<Result<Vec<_>, _>>()?;
+        self.write_blocking(Rows::Events(rows))
     }
 
     /// Events with `seq > after`, oldest first, at most `limit`.
     pub fn read_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
         let rows =
             stmt.query_map(params![after, limit as i64], |r| Ok(StoredEvent { seq: r.get(0)?, json: r.get(1)? }))?;
@@ -161,26 +184,77 @@ impl SqliteEventLog {
     }
 
     pub fn count(&self) -> Result<u64, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.reader();
         Ok(conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    /// Transactions the writer has committed since the log was opened: one per group of writes, so
+    /// fewer than the writes under concurrency.
+    pub fn commits(&self) -> u64 {
+        self.inner.writer.as_ref().map_or(0, Writer::commits)
+    }
+
+    /// Group commits that failed (each failed every write of its group).
+    pub fn failed_commits(&self) -> u64 {
+        self.inner.writer.as_ref().map_or(0, Writer::failed_commits)
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.inner.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn writer(&self) -> Result<&Writer, StoreError> {
+        self.inner.writer.as_ref().ok_or_else(|| StoreError::ReadOnly { path: self.inner.path.clone() })
+    }
+
+    fn write_blocking(&self, rows: Rows) -> Result<usize, StoreError> {
+        let writer = self.writer()?;
+        if rows.len() == 0 {
+            return Ok(0);
+        }
+        let (reply, outcome) = mpsc::sync_channel(1);
+        writer.submit(Job { rows, reply: Reply::Blocking(reply) })?;
+        outcome.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+
+    async fn write_async(&self, rows: Rows) -> Result<usize, StoreError> {
+        let writer = self.writer()?;
+        if rows.len() == 0 {
+            return Ok(0);
+        }
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        writer.submit(Job { rows, reply: Reply::Async(reply) })?;
+        outcome.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// A cheap read (the last `seq`, from the primary key), for readiness.
+    fn probe(&self) -> Result<(), StoreError> {
+        let conn = self.reader();
+        conn.query_row("SELECT max(seq) FROM events", [], |r| r.get::<_, Option<i64>>(0))?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl EventSink for SqliteEventLog {
     async fn write(&self, events: &[EnrichedEvent]) -> Result<(), SinkError> {
-        let log = self.clone();
-        let events = events.to_vec();
-        tokio::task::spawn_blocking(move || log.append(&events))
-            .await
-            .map_err(|e| SinkError::new("the writer task failed", e))?
-            .map_err(|e| SinkError::new("cannot write to the event log", e))?;
+        // Encoded here, on the caller's thread, so the one writer thread only inserts.
+        let rows = events
+            .iter()
+            .map(EventRow::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SinkError::new("cannot encode an event", e))?;
+        self.write_async(Rows::Events(rows)).await.map_err(|e| SinkError::new("cannot write to the event log", e))?;
         Ok(())
     }
 
     async fn ready(&self) -> Result<(), SinkError> {
+        let writer = self.writer().map_err(|e| SinkError::new("the event log takes no writes", e))?;
+        if !writer.is_running() {
+            return Err(SinkError::new("the event log takes no writes", StoreError::WriterStopped));
+        }
         let log = self.clone();
-        tokio::task::spawn_blocking(move || log.count())
+        tokio::task::spawn_blocking(move || log.probe())
             .await
             .map_err(|e| SinkError::new("the reader task failed", e))?
             .map_err(|e| SinkError::new("cannot read the event log", e))?;
@@ -191,11 +265,14 @@ impl EventSink for SqliteEventLog {
 #[async_trait]
 impl RejectedEventSink for SqliteEventLog {
     async fn write_rejected(&self, records: &[RejectedRecord]) -> Result<(), SinkError> {
-        let log = self.clone();
-        let records = records.to_vec();
-        tokio::task::spawn_blocking(move || log.append_rejected(&records))
+        let rows = records
+            .iter()
+            .map(RejectedRow::encode)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SinkError::new("cannot encode a refused record", e))?;
+        self.write_async(Rows::Rejected(rows))
             .await
-            .map_err(|e| SinkError::new("the writer task failed", e))?
-            .map_err(|e| SinkError::new("cannot write to the bad-events table", e))
+            .map_err(|e| SinkError::new("cannot write to the bad-events table", e))?;
+        Ok(())
     }
 }

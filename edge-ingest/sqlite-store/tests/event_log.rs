@@ -1,10 +1,14 @@
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use event_schema::validate::{validate_event, ValidationOptions};
 use event_schema::Timestamp;
 use ingest_domain::{EnrichedEvent, EventSink};
 use serde_json::{json, Value};
-use sqlite_store::{SqliteEventLog, StoreError};
+use sqlite_store::{SqliteEventLog, StoreError, WriterLimits, DB_FILE};
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("sqlite-store-{name}-{}", std::process::id()));
@@ -12,7 +16,7 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn enriched(i: u32, kind: &str) -> EnrichedEvent {
+fn enriched(i: u64, kind: &str) -> EnrichedEvent {
     let t = Timestamp::parse_rfc3339("2026-11-22T10:00:00Z").unwrap();
     let v = json!({
         "event_id": format!("019ab2c4-7e10-7000-8000-{i:012x}"), "type": kind,
@@ -88,4 +92,286 @@ async fn rejected_events_are_kept_with_their_reasons() {
     assert_eq!(first["raw"], r#"{"type":"teleport"}"#);
     assert_eq!(log.read_rejected_after(rows[0].seq, 10).unwrap().len(), 1);
     assert_eq!(log.count().unwrap(), 0, "refused events are not in the event log");
+}
+
+// Group commit: the writer thread, its groups, failures, shutdown and the WAL's bound.
+
+/// A write of `events` events with ids unique to (`writer`, `batch`).
+fn batch(writer: u64, batch: u64, events: u64) -> Vec<EnrichedEvent> {
+    (0..events).map(|e| enriched(writer << 32 | batch << 12 | e, "product_view")).collect()
+}
+
+fn stored_ids(log: &SqliteEventLog) -> HashSet<String> {
+    let mut ids = HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = log.read_after(after, 1000).unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for row in &page {
+            let v: Value = serde_json::from_str(&row.json).unwrap();
+            assert!(ids.insert(v["event_id"].as_str().unwrap().to_string()), "stored twice: {v}");
+        }
+    }
+    ids
+}
+
+fn id(i: u64) -> String {
+    format!("019ab2c4-7e10-7000-8000-{i:012x}")
+}
+
+/// Every error in `err`'s source chain, as one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_all_stored_with_fewer_commits_than_writes() {
+    const WRITERS: u64 = 32;
+    const BATCHES: u64 = 5;
+    const EVENTS: u64 = 20;
+    let dir = temp_dir("concurrent");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let log = log.clone();
+            let path = log.path().to_path_buf();
+            tokio::spawn(async move {
+                let other =
+                    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+                for b in 0..BATCHES {
+                    log.write(&batch(w, b, EVENTS)).await.unwrap();
+                    // Acknowledged means committed: visible at once, to any other connection.
+                    let first = w << 32 | b << 12;
+                    let visible: i64 = other
+                        .query_row(
+                            "SELECT count(*) FROM events WHERE event_id BETWEEN ?1 AND ?2",
+                            [id(first), id(first + EVENTS - 1)],
+                            |r| r.get(0),
+                        )
+                        .unwrap();
+                    assert_eq!(visible as u64, EVENTS, "writer {w} batch {b}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let writes = WRITERS * BATCHES;
+    let commits = log.commits();
+    assert!(commits < writes, "{commits} commits for {writes} concurrent writes: no group formed");
+    assert_eq!(log.failed_commits(), 0);
+    drop(log);
+
+    let log = SqliteEventLog::open_read_only(&dir).unwrap();
+    let ids = stored_ids(&log);
+    assert_eq!(ids.len() as u64, writes * EVENTS);
+    assert_eq!(log.count().unwrap(), writes * EVENTS);
+    let rows = log.read_after(0, usize::MAX / 2).unwrap();
+    assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[test]
+fn append_counts_only_new_events_and_a_read_only_log_refuses_writes() {
+    let dir = temp_dir("append");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    assert_eq!(log.append(&batch(1, 1, 3)).unwrap(), 3);
+    assert_eq!(log.append(&batch(1, 1, 4)).unwrap(), 1, "the first three are replays");
+    assert_eq!(log.append(&[]).unwrap(), 0);
+    assert_eq!(log.commits(), 2, "an empty write commits nothing");
+    let read_only = SqliteEventLog::open_read_only(&dir).unwrap();
+    assert_eq!(read_only.count().unwrap(), 4, "a second process sees what the writer committed");
+    assert!(matches!(read_only.append(&batch(2, 1, 1)), Err(StoreError::ReadOnly { .. })));
+}
+
+#[tokio::test]
+async fn dropping_the_log_commits_the_writes_still_queued() {
+    let dir = temp_dir("drop");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    // A request that gave up after its write was queued (a closed connection): its events are still
+    // committed, here by the drop, which stops the writer only once the queue is empty.
+    let queued = batch(1, 1, 10);
+    tokio::select! {
+        biased;
+        written = log.write(&queued) => written.unwrap(),
+        () = std::future::ready(()) => {}
+    }
+    drop(log);
+    let log = SqliteEventLog::open_read_only(&dir).unwrap();
+    assert_eq!(log.count().unwrap(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_do_not_wait_for_a_blocked_writer() {
+    let dir = temp_dir("readers");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    log.write(&batch(1, 1, 5)).await.unwrap();
+    // Another process holds the write lock: the writer waits in its busy handler (up to 5 s).
+    let other = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let pending = tokio::spawn({
+        let log = log.clone();
+        async move { log.write(&batch(1, 2, 5)).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    assert_eq!(log.count().unwrap(), 5);
+    assert_eq!(log.read_after(0, 100).unwrap().len(), 5);
+    log.ready().await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1), "reads waited {:?} for the writer", started.elapsed());
+    assert!(!pending.is_finished());
+    other.execute_batch("COMMIT").unwrap();
+    pending.await.unwrap().unwrap();
+    assert_eq!(log.count().unwrap(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_fails_every_write_of_its_group_and_the_writer_carries_on() {
+    const WRITES: u64 = 32;
+    let dir = temp_dir("failure");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    // Every insert fails (as on a full or failing disk), and the write lock is held so that the
+    // writes queue behind the writer's first group and share the next one.
+    let other = rusqlite::Connection::open(dir.join(DB_FILE)).unwrap();
+    other
+        .execute_batch(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk says no'); END;
+             BEGIN IMMEDIATE;",
+        )
+        .unwrap();
+    let writes: Vec<_> = (0..WRITES)
+        .map(|w| {
+            let log = log.clone();
+            tokio::spawn(async move { log.write(&batch(w, 1, 10)).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    other.execute_batch("COMMIT").unwrap();
+    for write in writes {
+        let err = write.await.unwrap().expect_err("acknowledged a write that was not committed");
+        let text = chain(&err);
+        assert!(text.contains("cannot commit a group of") && text.contains("disk says no"), "{text}");
+    }
+    assert_eq!(log.commits(), 0);
+    let failed = log.failed_commits();
+    assert!((1..WRITES).contains(&failed), "{failed} failed commits for {WRITES} writes: no group formed");
+    assert_eq!(log.count().unwrap(), 0);
+
+    other.execute_batch("DROP TRIGGER refuse").unwrap();
+    log.write(&batch(99, 1, 10)).await.unwrap();
+    log.ready().await.unwrap();
+    assert_eq!(log.count().unwrap(), 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_writes_that_never_pause() {
+    const MAX_WAL_FRAMES: u32 = 64;
+    const FRAME_BYTES: u64 = 24 + 4096;
+    let dir = temp_dir("wal");
+    let limits = WriterLimits { max_group_events: 200, checkpoint_every_frames: 16, max_wal_frames: MAX_WAL_FRAMES };
+    let log = SqliteEventLog::open_with(&dir, limits).unwrap();
+    let wal = dir.join(format!("{DB_FILE}-wal"));
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let log = log.clone();
+            tokio::spawn(async move {
+                for b in 0..60 {
+                    log.write(&batch(w, b, 25)).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut largest = 0;
+    while !tasks.iter().all(|t| t.is_finished()) {
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    largest = largest.max(std::fs::metadata(&wal).unwrap().len());
+    let database = std::fs::metadata(dir.join(DB_FILE)).unwrap().len();
+    let written = 8 * 60 * 25;
+    assert_eq!(log.count().unwrap(), written);
+    // About 12,000 events of some 500 bytes: several MB went through a WAL bounded to 64 frames
+    // (plus what is committed while a checkpoint runs).
+    assert!(database > 4 * 1024 * 1024, "database {database} bytes");
+    assert!(largest < 8 * u64::from(MAX_WAL_FRAMES) * FRAME_BYTES, "WAL reached {largest} bytes");
+}
+
+/// Run as a child process by `acknowledged_writes_survive_kill_9`; does nothing otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_child_writer() {
+    let Some(dir) = std::env::var_os(KILL_9_CHILD_DIR) else { return };
+    let log = SqliteEventLog::open(Path::new(&dir)).unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let log = log.clone();
+            // Built beforehand, so the writer is the bottleneck: large groups, always one in flight.
+            let batches: Vec<_> = (0..KILL_9_BATCHES).map(|b| batch(w, b, KILL_9_BATCH_EVENTS)).collect();
+            tokio::spawn(async move {
+                for (b, events) in batches.iter().enumerate() {
+                    log.write(events).await.unwrap();
+                    println!("acknowledged {w} {b}");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+const KILL_9_CHILD_DIR: &str = "SQLITE_STORE_KILL_9_CHILD_DIR";
+/// Large batches make large groups, whose inserts take long enough that a kill often lands in them.
+const KILL_9_BATCH_EVENTS: u64 = 100;
+const KILL_9_BATCHES: u64 = 40;
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    let dir = temp_dir("kill9");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["kill_9_child_writer", "--exact", "--nocapture", "--test-threads=1"])
+        .env(KILL_9_CHILD_DIR, &dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acknowledged = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let Some(ack) = line.strip_prefix("acknowledged ") else { continue };
+        let (w, b) = ack.split_once(' ').unwrap();
+        acknowledged.push((w.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()));
+        if acknowledged.len() == 100 {
+            break;
+        }
+    }
+    assert_eq!(acknowledged.len(), 100, "the child stopped early");
+    child.kill().unwrap(); // SIGKILL, mid-write (of 8 x 40 batches)
+                           // What the child printed until it died was acknowledged too.
+    for line in lines {
+        let Some(ack) = line.unwrap().strip_prefix("acknowledged ").map(str::to_string) else { continue };
+        let (w, b) = ack.split_once(' ').unwrap();
+        acknowledged.push((w.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()));
+    }
+    child.wait().unwrap();
+
+    let log = SqliteEventLog::open(&dir).unwrap();
+    let ids = stored_ids(&log);
+    for (w, b) in acknowledged {
+        assert!(
+            (0..KILL_9_BATCH_EVENTS).all(|e| ids.contains(&id(w << 32 | b << 12 | e))),
+            "lost acknowledged batch {b} of writer {w}"
+        );
+    }
 }

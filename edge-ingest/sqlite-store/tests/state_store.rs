@@ -1,0 +1,32 @@
+//! `SqliteStateStore` passes the StateStore contract, and its commits survive a reopen.
+
+use personalize::contract::{now, unique};
+use personalize::model::{Key, Profile, Value};
+use personalize::store::{Commit, StateStore};
+use sqlite_store::SqliteStateStore;
+
+fn dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("shopstream-state"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+personalize::state_store_contract!(sqlite_store::SqliteStateStore::open(&super::dir()).unwrap());
+
+#[tokio::test]
+async fn a_commit_is_on_disk_when_it_returns_and_old_markers_are_purged() {
+    let dir = dir();
+    let key = Key::User(unique("u"));
+    let commit = Commit {
+        records: vec![(key.clone(), 0, Value::Profile(Profile { cart: vec!["a".into()], ..Profile::default() }))],
+        applied: vec!["e-old".into()],
+        applied_at: now() - personalize::store::APPLIED_TTL_MS - 1,
+        checkpoint: Some(("local".into(), 5)),
+    };
+    SqliteStateStore::open(&dir).unwrap().commit(commit).await.unwrap();
+    let reopened = SqliteStateStore::open(&dir).unwrap();
+    assert_eq!(reopened.load(std::slice::from_ref(&key)).await.unwrap()[&key].version, 1);
+    assert_eq!(reopened.checkpoint("local").await.unwrap(), Some(5));
+    assert!(reopened.applied(&["e-old".into()]).await.unwrap().is_empty(), "past its TTL");
+    assert_eq!(reopened.purge_applied(now()).unwrap(), 1);
+}
