@@ -177,6 +177,8 @@ async fn concurrent_writes_are_all_stored_with_fewer_commits_than_writes() {
     assert_eq!(log.count().unwrap(), writes * EVENTS);
     let rows = log.read_after(0, usize::MAX / 2).unwrap();
     assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -305,6 +307,8 @@ async fn the_wal_stays_bounded_under_writes_that_never_pause() {
     // (plus what is committed while a checkpoint runs).
     assert!(database > 4 * 1024 * 1024, "database {database} bytes");
     assert!(largest < 8 * u64::from(MAX_WAL_FRAMES) * FRAME_BYTES, "WAL reached {largest} bytes");
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Run as a child process by `acknowledged_writes_survive_kill_9`; does nothing otherwise.
@@ -374,4 +378,6 @@ fn acknowledged_writes_survive_kill_9() {
             "lost acknowledged batch {b} of writer {w}"
         );
     }
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
 }
