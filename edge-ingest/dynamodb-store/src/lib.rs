@@ -42,12 +42,14 @@
 //! ([`MAX_TRANSACTION_BYTES`]). The model bounds every record (`MAX_CO_ITEMS` co-occurrences and
 //! `MAX_NEIGHBOURS` neighbours per signal, `MAX_RECENT`, `MAX_CART`, `MAX_PURCHASED`,
 //! `MAX_AFFINITIES`, `MAX_TRENDING`, identifiers of 128 bytes, texts of 1 KB): at those bounds an
-//! item record is about 61 KB, a profile 41 KB and a trending list 11 KB (a test in `codec.rs` builds
-//! them). A full item record with short SKUs is about 20 KB, so a commit of 100 such writes is about
-//! 2 MB; only a commit of more than about 65 items all at the very largest could pass 4 MB (the
-//! processor bounds a commit's writes, not its bytes). A record or commit over a limit is refused
-//! before anything is sent ([`StoreError::Unavailable`] with [`DynamoStoreError::ItemTooLarge`] or
-//! [`DynamoStoreError::TransactionTooLarge`]); a commit of more than 100 writes is
+//! item record is about 83 KB, a profile 41 KB and a trending list 11 KB (a test in `codec.rs` builds
+//! them). A full item record with short SKUs is about 26 KB, so a commit of 100 such writes is about
+//! 2.6 MB; only a commit of more than about 50 items all at the very largest could pass 4 MB. Such a
+//! commit is refused before anything is sent, as [`StoreError::TooLarge`]
+//! ([`DynamoStoreError::TransactionTooLarge`]), and the processor commits the group in halves (one
+//! event's writes, at most `MAX_ITEMS_PER_EVENT` items, always fit). A record over 400 KB (which
+//! the bounds rule out) is [`StoreError::Unavailable`] with [`DynamoStoreError::ItemTooLarge`]
+//! and nothing is sent; a commit of more than 100 writes is
 //! [`StoreError::Corrupt`], as in the memory store (the processor never builds one).
 //!
 //! # Capacity
@@ -476,8 +478,8 @@ impl StateStore for DynamoStateStore {
             actions.push(put.build().map_err(|e| build_error("TransactWriteItems", e))?);
         }
         if total_bytes > MAX_TRANSACTION_BYTES {
-            let err = DynamoStoreError::TransactionTooLarge { bytes: total_bytes };
-            return Err(StoreError::unavailable(err.to_string(), err));
+            // The processor splits the group and commits the halves (one event's writes always fit).
+            return Err(StoreError::TooLarge(DynamoStoreError::TransactionTooLarge { bytes: total_bytes }.to_string()));
         }
         let items: Vec<TransactWriteItem> =
             actions.into_iter().map(|put| TransactWriteItem::builder().put(put).build()).collect();

@@ -244,5 +244,12 @@ async fn commits_beyond_dynamodbs_limits_are_refused_before_sending() {
     let too_big = Commit { records: vec![(Key::TrendingAll, 0, Value::Profile(huge))], ..Commit::default() };
     let err = store.commit(too_big).await.unwrap_err();
     assert!(err.to_string().contains("over DynamoDB's 409600"), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");
+    // Items each under 400 KB, together over 4 MB: TooLarge, which the processor answers by splitting.
+    let big = |i: usize| Profile { cart: vec![format!("{i}{}", "x".repeat(300 * 1024))], ..Profile::default() };
+    let records = (0..14).map(|i| (Key::Anonymous(format!("a-{i}")), 0, Value::Profile(big(i)))).collect();
+    let over_4mb = Commit { records, ..Commit::default() };
+    let err = store.commit(over_4mb).await.unwrap_err();
+    assert!(matches!(&err, StoreError::TooLarge(m) if m.contains("4194304")), "{err:?}");
     assert!(log.lock().unwrap().is_empty(), "nothing sent");
 }

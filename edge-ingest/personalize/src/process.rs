@@ -83,6 +83,8 @@ pub struct Outcome {
     pub bad: usize,
     pub commits: usize,
     pub conflicts: usize,
+    /// Groups split because their commit was over the store's size limit.
+    pub splits: usize,
     /// The index of the first record whose effect is not committed (the store failed): the caller
     /// retries from there (Kinesis: `batchItemFailures`). `None`: the whole batch is done.
     pub failed_from: Option<usize>,
@@ -183,12 +185,14 @@ impl Work<'_> {
         self.preload(events.iter().map(|(_, e)| e)).await.map_err(|e| (first_index(0), e))?;
 
         let max = self.store.max_commit_writes();
+        // Events per group: unbounded until a commit is too large in bytes, then halved.
+        let mut max_events = usize::MAX;
         let mut start = 0;
-        while start < events.len() {
+        'groups: while start < events.len() {
             // A group: consecutive events whose writes fit one commit.
             let mut keys: BTreeSet<Key> = BTreeSet::new();
             let mut end = start;
-            while end < events.len() {
+            while end < events.len() && end - start < max_events {
                 let (_, e) = events[end];
                 self.ensure_loaded(e).await.map_err(|err| (events[start].0, err))?;
                 let mut with = keys.clone();
@@ -248,12 +252,8 @@ impl Work<'_> {
                         attempt += 1;
                         outcome.conflicts += 1;
                         tracing::info!(%reason, attempt, "conflicting write: reloading the group and redoing it");
-                        for k in &keys {
-                            self.cache.remove(k);
-                        }
                         tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
-                        let keys_vec: Vec<Key> = keys.iter().cloned().collect();
-                        self.load_into_cache(&keys_vec).await.map_err(|err| (group[0].0, err))?;
+                        self.reload(&keys).await.map_err(|err| (group[0].0, err))?;
                         // Events another consumer applied meanwhile are dropped from the group.
                         let ids: Vec<String> = group.iter().map(|(_, e)| e.event_id.clone()).collect();
                         let done = self.store.applied(&ids).await.map_err(|err| (group[0].0, err))?;
@@ -261,6 +261,15 @@ impl Work<'_> {
                             // Rare: redo the batch from here, without the events already applied.
                             return Err((group[0].0, StoreError::Conflict("events applied meanwhile".into())));
                         }
+                    }
+                    Err(StoreError::TooLarge(reason)) if group.len() > 1 => {
+                        // Too many bytes for one commit: nothing was written. Undo the group in memory
+                        // and commit it in halves (one event's writes always fit a commit).
+                        max_events = group.len() / 2;
+                        outcome.splits += 1;
+                        tracing::info!(%reason, events = max_events, "commit too large: splitting the group");
+                        self.reload(&keys).await.map_err(|err| (group[0].0, err))?;
+                        continue 'groups;
                     }
                     Err(e) => return Err((group[0].0, e)),
                 }
@@ -277,6 +286,15 @@ impl Work<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Forgets the in-memory changes to `keys` and reads them again.
+    async fn reload(&mut self, keys: &BTreeSet<Key>) -> Result<(), StoreError> {
+        for k in keys {
+            self.cache.remove(k);
+        }
+        let keys: Vec<Key> = keys.iter().cloned().collect();
+        self.load_into_cache(&keys).await
     }
 
     /// Loads what the events will touch, in three rounds of point reads: profiles, the profiles they

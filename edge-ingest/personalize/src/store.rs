@@ -45,6 +45,10 @@ pub enum StoreError {
     },
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    /// The commit is over the store's size limit (DynamoDB: 4 MB per transaction); nothing was
+    /// written. The processor splits the group and commits the halves.
+    #[error("commit too large: {0}")]
+    TooLarge(String),
 }
 
 impl StoreError {
@@ -72,6 +76,7 @@ pub trait StateStore: Send + Sync + 'static {
 pub struct MemoryStore {
     inner: Mutex<MemoryInner>,
     max_writes: Option<usize>,
+    max_bytes: Option<usize>,
 }
 
 #[derive(Default)]
@@ -90,6 +95,12 @@ impl MemoryStore {
     /// Bounds a commit's writes, as DynamoDB's transactions are bounded.
     pub fn with_max_commit_writes(max: usize) -> Self {
         MemoryStore { max_writes: Some(max), ..MemoryStore::default() }
+    }
+
+    /// Bounds a commit's size (its records' JSON), as DynamoDB bounds a transaction's bytes.
+    pub fn with_max_commit_bytes(mut self, max: usize) -> Self {
+        self.max_bytes = Some(max);
+        self
     }
 
     /// Commits written so far.
@@ -122,6 +133,13 @@ impl StateStore for MemoryStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         if commit.writes() > self.max_commit_writes() {
             return Err(StoreError::Corrupt(format!("a commit of {} writes", commit.writes())));
+        }
+        if let Some(max) = self.max_bytes {
+            let bytes: usize =
+                commit.records.iter().map(|(_, _, v)| serde_json::to_vec(v).map_or(usize::MAX, |j| j.len())).sum();
+            if bytes > max {
+                return Err(StoreError::TooLarge(format!("a commit of {bytes} bytes, over {max}")));
+            }
         }
         let mut inner = self.lock();
         for (key, read, _) in &commit.records {

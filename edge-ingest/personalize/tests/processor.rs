@@ -239,6 +239,48 @@ async fn a_batch_is_split_into_commits_that_fit_the_store_and_an_order_touches_a
     assert_eq!(items, MAX_ITEMS_PER_EVENT);
 }
 
+#[tokio::test]
+async fn a_commit_over_the_stores_byte_limit_is_split_and_nothing_is_lost_or_counted_twice() {
+    // Sessions of distinct items: each order writes a few records of a few hundred bytes.
+    let events: Vec<serde_json::Value> = (0..20)
+        .map(|i| purchase(&format!("p{i}"), &format!("s{i}"), i, &[&format!("a{i}"), &format!("b{i}"), "common"]))
+        .collect();
+    let unlimited = Arc::new(MemoryStore::with_max_commit_writes(100));
+    let whole = Processor::new(unlimited.clone()).process(&records(&events), Some(("c", 19))).await;
+    assert_eq!((whole.commits, whole.splits), (1, 0), "{whole:?}");
+
+    let limited = Arc::new(MemoryStore::with_max_commit_writes(100).with_max_commit_bytes(15_000));
+    let split = Processor::new(limited.clone()).process(&records(&events), Some(("c", 19))).await;
+    assert_eq!((split.applied, split.failed_from), (20, None), "{split:?}");
+    assert!(split.splits >= 2 && split.commits > 2, "{split:?}");
+    // The same counts as one commit: every record, every profile, every pair counted once. (Norms and
+    // materialised lists are as of each commit, so they may differ in the last digits.)
+    let counts = |s: &MemoryStore| -> std::collections::BTreeMap<String, String> {
+        s.snapshot()
+            .into_iter()
+            .map(|(k, v)| {
+                let summary = match v.value {
+                    Value::Item(i) => {
+                        let pairs: Vec<(String, f64)> = i.co_buy.into_iter().map(|(s, c)| (s, c.count.value)).collect();
+                        format!("{:?} {:?} {pairs:?}", i.buys, i.popularity)
+                    }
+                    other => format!("{other:?}"),
+                };
+                (k.to_storage(), summary)
+            })
+            .collect()
+    };
+    let (split_counts, whole_counts) = (counts(&limited), counts(&unlimited));
+    assert_eq!(split_counts.len(), whole_counts.len());
+    for (key, summary) in &whole_counts {
+        assert!(split_counts.get(key) == Some(summary), "{key} differs");
+    }
+    assert_eq!(limited.checkpoint("c").await.unwrap(), Some(19));
+    // A redelivery changes nothing.
+    let again = Processor::new(limited.clone()).process(&records(&events), None).await;
+    assert_eq!((again.applied, again.duplicates), (0, 20), "{again:?}");
+}
+
 /// A store whose commits conflict `n` times (another writer got there first), then succeed.
 struct Contended {
     inner: MemoryStore,
