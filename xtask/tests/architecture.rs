@@ -99,7 +99,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
     assert_none("shopstream", &local, AWS_AND_LAMBDA);
     let lambda = deps("ingest-lambda", None);
     assert!(lambda.iter().any(|n| n == "lambda_http") && lambda.iter().any(|n| n == "ingest-kinesis"), "{lambda:?}");
-    assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit"]);
+    assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit", "processor-lambda", "recs-lambda"]);
     let processor = deps("processor-lambda", None);
     assert!(
         processor.iter().any(|n| n == "lambda_runtime") && processor.iter().any(|n| n == "dynamodb-state"),
@@ -109,6 +109,26 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
         "processor-lambda",
         &processor,
         &["rusqlite", "sqlite-store", "testkit", "ingest-http", "axum", "lambda_http", "ingest-lambda"],
+    );
+    // The recommendations Lambda reads the state table and serves recs-http: no stream, no bucket,
+    // no ingest routes, and neither of the other Lambdas.
+    let recs = deps("recs-lambda", None);
+    assert!(["lambda_http", "recs-http", "dynamodb-state"].iter().all(|c| recs.iter().any(|n| n == c)), "{recs:?}");
+    assert_none(
+        "recs-lambda",
+        &recs,
+        &[
+            "rusqlite",
+            "sqlite-store",
+            "testkit",
+            "ingest-http",
+            "ingest-lambda",
+            "processor-lambda",
+            "ingest-kinesis",
+            "ingest-s3",
+            "aws-sdk-kinesis",
+            "aws-sdk-s3",
+        ],
     );
 }
 
@@ -146,6 +166,7 @@ fn libraries_never_read_the_environment() {
         "edge-ingest/dynamodb-store/src",
         "edge-ingest/processor-lambda/src/lib.rs",
         "edge-ingest/processor-lambda/src/emf.rs",
+        "edge-ingest/recs-lambda/src/lib.rs",
         "shopstream/src/lib.rs",
         "sdk-wasm/src",
         "storefront/src/lib.rs",
