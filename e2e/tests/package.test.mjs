@@ -31,7 +31,7 @@ test("npm pack produces a tarball with the entry, types, wasm and snippet", () =
   assert.match(manifest.version, /^\d+\.\d+\.\d+$/);
   const types = readFileSync(join(SDK_PKG, "index.d.ts"), "utf8");
   for (const name of ["init", "track", "page", "identify", "reset", "flush", "productViewed", "productAdded",
-    "productRemoved", "checkoutStarted", "orderCompleted", "setConsent", "setAuthToken"]) {
+    "productRemoved", "checkoutStarted", "orderCompleted", "setConsent", "setAuthToken", "identity"]) {
     assert.match(types, new RegExp(`export function ${name}\\(`));
   }
   const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" });

@@ -197,18 +197,22 @@ test("init rejects invalid options with a clear message", async () => {
 
 test("identify, reset, sessions and the e-commerce helpers", async () => {
   const { context, page } = await sdkPage({ flushAt: 500 });
-  const anonymousIds = await page.evaluate(() => {
+  const [anonymousIds, identities] = await page.evaluate(() => {
     const s = window.sdk;
+    const identities = [];
     s.productViewed({ sku: "sku-1", price: 10, currency: "EUR" });
     const before = localStorage.getItem("shopstream:aid"); // created by the first call
+    const anon = s.identity();
     s.identify("user-7", { plan: "gold" });
+    identities.push(anon, s.identity());
     s.productAdded({ sku: "sku-1", quantity: 2 });
     s.productRemoved({ sku: "sku-1" });
     s.checkoutStarted({ revenue: 10, currency: "EUR" });
     s.orderCompleted({ order_id: "o-1", revenue: 10, currency: "EUR", items: [{ sku: "sku-1", quantity: 1, price: 10 }] });
     s.reset();
+    identities.push(s.identity());
     s.page({ name: "after-reset" });
-    return [before, localStorage.getItem("shopstream:aid")];
+    return [[before, localStorage.getItem("shopstream:aid")], identities];
   });
   await page.evaluate(() => window.sdk.flush());
   const ours = (evs) => evs.filter((e) => anonymousIds.includes(e.anonymous_id));
@@ -231,6 +235,12 @@ test("identify, reset, sessions and the e-commerce helpers", async () => {
   assert.notEqual(after.session_id, viewed.session_id, "reset: new session");
   assert.equal(after.claimed_user_id, undefined, "reset: no user id");
   assert.equal(after.properties.name, "after-reset");
+  // identity(): the ids the events carry, for the shop's own calls (recommendations).
+  assert.deepEqual(identities.map((i) => [i.anonymousId, i.userId ?? null]), [
+    [viewed.anonymous_id, null],
+    [viewed.anonymous_id, "user-7"],
+    [after.anonymous_id, null],
+  ]);
   await context.close();
 });
 

@@ -64,6 +64,11 @@ export async function waitForEvents(data, predicate, timeoutMs = 10000) {
   return events;
 }
 
+/** A desktop Chrome's user agent: headless Chromium's own says "HeadlessChrome", which the ingest
+ * flags as a bot, and bots are left out of recommendations. */
+export const DESKTOP_UA =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
 export async function launchBrowser() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",

@@ -71,6 +71,8 @@ export function track(type: EventType, properties?: Record<string, unknown>): vo
 export function page(properties?: { name?: string; category?: string }): void;
 /** Ties this shopper to a user id from now on and records an `identify` event. */
 export function identify(userId: string, traits?: Record<string, unknown>): void;
+/** The ids events carry now (the anonymous id, and the user id after `identify`), for the shop's own calls such as recommendation requests. */
+export function identity(): { anonymousId: string; userId?: string };
 /** Forgets the user: new anonymous id and session, no user id. */
 export function reset(): void;
 /** Sends everything queued; resolves when those requests have been answered. */

@@ -22,7 +22,7 @@ let processing = false;
 let timer = 0;
 let retryTimer = 0;
 let inFlight = 0;
-let identity = null; // { anonymous_id, user_id? }
+let ids = null; // { anonymous_id, user_id? }
 let session = null; // { id, last (unix ms), owner (anonymous id) }
 let waiters = []; // resolve functions of flush() calls
 let pageCtx = null, pageHref = null, pageTitle = null, lastPageView = null;
@@ -107,15 +107,21 @@ export function identify(userId, traits) {
     report({ code: "wrong_type", path: "user_id", reason: "identify() needs a non-empty user id string" });
     return;
   }
-  identity = { anonymous_id: who().anonymous_id, user_id: userId };
+  ids = { anonymous_id: who().anonymous_id, user_id: userId };
   store(KEY.user, userId);
   track("identify", traits ? { traits } : {});
 }
 
+/** The ids events carry now, for the shop's own calls (recommendations): `{ anonymousId, userId }`. */
+export function identity() {
+  const w = who();
+  return { anonymousId: w.anonymous_id, userId: w.user_id };
+}
+
 /** Forgets the user: a new anonymous id and session, no user id (as analytics.js `reset`). */
 export function reset() {
-  identity = { anonymous_id: newId() };
-  store(KEY.anonymous, identity.anonymous_id);
+  ids = { anonymous_id: newId() };
+  store(KEY.anonymous, ids.anonymous_id);
   store(KEY.user, null);
   store(KEY.session, null);
   session = null;
@@ -137,7 +143,7 @@ export function setConsent(granted) {
     for (const key of Object.values(KEY)) {
       try { localStorage.removeItem(key); } catch { /* storage unavailable */ }
     }
-    identity = null;
+    ids = null;
     session = null;
     buffer = [];
     unsaved = [];
@@ -481,7 +487,7 @@ function sessionAt(ms, anon) {
 }
 
 function who() {
-  return identity || (identity = loadIdentity());
+  return ids || (ids = loadIdentity());
 }
 
 function loadIdentity() {

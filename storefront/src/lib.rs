@@ -2,6 +2,7 @@
 //! `index.html` from the npm package's files), exactly as a customer's shop would.
 
 mod catalog;
+mod recs;
 mod tracking;
 
 use leptos::prelude::*;
@@ -12,7 +13,15 @@ pub use catalog::{Product, CATALOG};
 pub fn App() -> impl IntoView {
     let (cart_items, set_cart_items) = signal(0u32);
     let (status, set_status) = signal(String::new());
+    // Bumped after each tracked interaction: the recommendations ask again.
+    let (refresh, set_refresh) = signal(0u32);
+    let interacted = move || set_refresh.update(|n| *n += 1);
     tracking::track("page_view", &tracking::props(&[("name", "Home".into())]));
+    let picked = Callback::new(move |p: Product| {
+        tracking::track("product_view", &tracking::product(&p, None));
+        set_status.set(format!("You viewed {}", p.name));
+        interacted();
+    });
 
     let cards = CATALOG
         .iter()
@@ -30,6 +39,7 @@ pub fn App() -> impl IntoView {
                             on:click=move |_| {
                                 tracking::track("product_view", &tracking::product(&p, None));
                                 set_status.set(format!("You viewed {}", p.name));
+                                interacted();
                             }
                         >
                             "View"
@@ -41,6 +51,7 @@ pub fn App() -> impl IntoView {
                                 tracking::track("add_to_cart", &tracking::product(&p, Some(1)));
                                 set_cart_items.update(|n| *n += 1);
                                 set_status.set(format!("{} added to your cart", p.name));
+                                interacted();
                             }
                         >
                             "Add to cart"
@@ -59,6 +70,7 @@ pub fn App() -> impl IntoView {
             </span>
         </header>
         <main>
+            <recs::Recommendations placement="home" title="Recommended for you" refresh=refresh on_pick=picked />
             <ul class="grid">{cards}</ul>
             <p role="status" data-testid="status">{move || status.get()}</p>
         </main>
