@@ -147,7 +147,7 @@ def main():
     lines.append("")
     lines.append(
         "| timeline | shrink | HR@10 | HR@20 | MRR@20 | HR@20 vs default (paired 95%) | HR@20 with trending fill "
-        "| re-materialised: own time, 30 / all | at the cut, 30 / all | replay s |"
+        "| re-materialised: own time, 100 / all | at the cut, 100 / all | replay s |"
     )
     lines.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for m in sorted(
@@ -171,7 +171,7 @@ def main():
     lines.append(
         "Re-materialised (diagnostics, HR@20 of `cart_scores`): every item's neighbours re-derived from its stored "
         "co-occurrences with `Item::materialise` and every item's final norms, as of the item's own last update "
-        "(as the processor leaves them) or as of the cut; keeping the top `MAX_NEIGHBOURS` = 30 or scoring all "
+        "(as the processor leaves them) or as of the cut; keeping the top `MAX_NEIGHBOURS` = 100 or scoring all "
         "stored co-occurrences (up to `MAX_CO_ITEMS` = 100)."
     )
     lines.append("")
@@ -186,7 +186,7 @@ def main():
             ("in_training", "the next item is in some training order"),
             ("co_occurs_with_cart", "it shares a training order with a cart item (the ceiling of any co-occurrence model)"),
             ("in_co_buy", "it is in a cart item's stored co-occurrences (`co_buy`, at most 100 kept)"),
-            ("in_bought_together", "it is in a cart item's `bought_together` (at most 30)"),
+            ("in_bought_together", "it is in a cart item's `bought_together` (at most 100)"),
             ("in_top20", "it is in the top 20 of `cart_scores`"),
         ]:
             lines.append(f"| {text} | {funnel[key]} | {pct(funnel[key] / n)} |")
