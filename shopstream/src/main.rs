@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ingest_domain::{Ingest, SystemClock};
 use ingest_http::{Access, Site};
+use personalize::recommend::ITEM_CACHE_TTL;
 use personalize::{Processor, Recommender, StateStore};
 use sqlite_store::{SqliteEventLog, SqliteStateStore};
 
@@ -98,7 +99,7 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access) -> anyh
     let state: Arc<dyn StateStore> = Arc::new(
         SqliteStateStore::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?,
     );
-    let recommender = Recommender::new(state.clone(), Arc::new(SystemClock));
+    let recommender = Recommender::new(state.clone(), Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
     let processor = Processor::new(state.clone()).with_rejected_sink(Arc::new(log.clone()));
     let app =
         shopstream::local_app(ingest, access, recommender, &site).into_make_service_with_connect_info::<SocketAddr>();

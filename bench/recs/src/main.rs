@@ -25,6 +25,7 @@ use clap::{Parser, Subcommand};
 use event_schema::Timestamp;
 use ingest_domain::{Clock, Ingest, RequestContext, SystemClock};
 use personalize::model::{Key, Versioned};
+use personalize::recommend::ITEM_CACHE_TTL;
 use personalize::store::{Commit, StoreError};
 use personalize::{InputRecord, MemoryStore, Processor, RecRequest, Recommender, StateStore};
 use recs_bench::http::{strategy_of, Connection};
@@ -523,9 +524,12 @@ fn inproc(
         .into_iter()
         .map(|(k, q)| Ok((k, RecRequest::from_query(query_pairs(&q)).map_err(|e| anyhow::anyhow!("{q}: {e}"))?)))
         .collect::<anyhow::Result<_>>()?;
+    // As the local server and the Lambda serve (items kept `ITEM_CACHE_TTL`), and without the cache
+    // (the first version: every answer reads its items), on the same SQLite store.
+    let _ = memory;
     let stores = [
-        ("sqlite", Recommender::new(sqlite.clone(), Arc::new(SystemClock))),
-        ("memory", Recommender::new(memory, Arc::new(SystemClock))),
+        ("sqlite", Recommender::new(sqlite.clone(), Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL)),
+        ("uncached", Recommender::new(sqlite.clone(), Arc::new(SystemClock))),
     ];
 
     if let Some(secs) = profile {
@@ -596,7 +600,7 @@ fn inproc(
         "calls": calls,
         "mix": RequestKind::ALL.iter().map(|k| json!({"kind": k.key(), "label": k.as_str(), "weight": k.weight()})).collect::<Vec<_>>(),
         "sqlite": store_json(0),
-        "memory": store_json(1),
+        "uncached": store_json(1),
         "sqlite_by_kind_us": kinds,
         "strategies": strategy_map,
         "state_bytes": state_bytes,

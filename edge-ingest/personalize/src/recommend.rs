@@ -3,9 +3,16 @@
 //! Every answer is a handful of point reads (the shopper's profile, the items it names, a trending
 //! list): neighbours are materialised by the processor, so nothing is scanned or computed over the
 //! catalogue here.
+//!
+//! Item records are the large ones (their co-occurrences and neighbour lists), so a recommender may
+//! keep the items it read for a short while ([`Recommender::with_item_cache`]): a shopper's own
+//! profile is always read fresh (their clicks show at once); what other shoppers changed in an item's
+//! neighbours shows within the cache's time to live.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use event_schema::limits::MAX_ID_BYTES;
 use event_schema::Timestamp;
@@ -25,6 +32,11 @@ pub const HOME_SEEDS: usize = 10;
 const RECENCY_DECAY: f64 = 0.8;
 /// Co-view neighbours weigh this much against bought-together ones in `home` and `cart`.
 const ALSO_VIEWED_WEIGHT: f64 = 0.5;
+/// How long the local server and the Lambda keep an item they read (see the module's documentation).
+pub const ITEM_CACHE_TTL: Duration = Duration::from_millis(500);
+/// Items a cache holds at most (about 26 KB each at most in memory with short SKUs); past it, the
+/// expired ones are dropped, and if none is, all of them.
+pub const ITEM_CACHE_MAX_ITEMS: usize = 20_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -175,11 +187,29 @@ pub struct Recommendations {
 pub struct Recommender {
     store: Arc<dyn StateStore>,
     clock: Arc<dyn Clock>,
+    items: Option<Arc<ItemCache>>,
+}
+
+/// An item as read, and when (`None`: the item does not exist).
+type Cached = (i64, Option<Arc<Item>>);
+
+/// Items read, by SKU.
+struct ItemCache {
+    ttl_ms: i64,
+    entries: Mutex<HashMap<String, Cached>>,
 }
 
 impl Recommender {
     pub fn new(store: Arc<dyn StateStore>, clock: Arc<dyn Clock>) -> Self {
-        Recommender { store, clock }
+        Recommender { store, clock, items: None }
+    }
+
+    /// Keeps each item read for `ttl` (by this recommender's clock), at most
+    /// [`ITEM_CACHE_MAX_ITEMS`] of them. Profiles and trending lists are always read.
+    pub fn with_item_cache(mut self, ttl: Duration) -> Self {
+        let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        self.items = Some(Arc::new(ItemCache { ttl_ms, entries: Mutex::new(HashMap::new()) }));
+        self
     }
 
     pub async fn recommend(&self, req: &RecRequest) -> Result<Recommendations, StoreError> {
@@ -276,16 +306,49 @@ impl Recommender {
     }
 
     /// The items that exist among `skus`, in the order asked.
-    async fn items(&self, skus: &[String]) -> Result<Vec<Item>, StoreError> {
-        let keys: Vec<Key> = skus.iter().map(|s| Key::Item(s.clone())).collect();
-        let found = self.store.load(&keys).await?;
-        Ok(keys
-            .iter()
-            .filter_map(|k| match found.get(k).map(|v| &v.value) {
-                Some(Value::Item(i)) => Some((**i).clone()),
-                _ => None,
-            })
-            .collect())
+    async fn items(&self, skus: &[String]) -> Result<Vec<Arc<Item>>, StoreError> {
+        Ok(self.lookup(skus).await?.into_iter().flatten().collect())
+    }
+
+    /// Each of `skus`' item (`None`: no such item), from the cache while fresh, else one read.
+    async fn lookup(&self, skus: &[String]) -> Result<Vec<Option<Arc<Item>>>, StoreError> {
+        let now = self.clock.now().0;
+        let mut known: HashMap<String, Option<Arc<Item>>> = HashMap::new();
+        if let Some(cache) = &self.items {
+            let entries = cache.entries.lock().unwrap_or_else(|p| p.into_inner());
+            for sku in skus {
+                if let Some((_, item)) = entries.get(sku).filter(|(at, _)| now - *at < cache.ttl_ms) {
+                    known.insert(sku.clone(), item.clone());
+                }
+            }
+        }
+        let missing: Vec<Key> =
+            skus.iter().filter(|s| !known.contains_key(s.as_str())).map(|s| Key::Item(s.clone())).collect();
+        if !missing.is_empty() {
+            let mut found = self.store.load(&missing).await?;
+            let mut cache =
+                self.items.as_ref().map(|c| (c.ttl_ms, c.entries.lock().unwrap_or_else(|p| p.into_inner())));
+            if let Some((ttl_ms, entries)) = &mut cache {
+                if entries.len() + missing.len() > ITEM_CACHE_MAX_ITEMS {
+                    entries.retain(|_, (at, _)| now - *at < *ttl_ms);
+                    if entries.len() + missing.len() > ITEM_CACHE_MAX_ITEMS {
+                        entries.clear();
+                    }
+                }
+            }
+            for key in &missing {
+                let Key::Item(sku) = key else { continue };
+                let item = match found.remove(key).map(|v| v.value) {
+                    Some(Value::Item(i)) => Some(Arc::new(*i)),
+                    _ => None,
+                };
+                if let Some((_, entries)) = &mut cache {
+                    entries.insert(sku.clone(), (now, item.clone()));
+                }
+                known.insert(sku.clone(), item);
+            }
+        }
+        Ok(skus.iter().map(|s| known.get(s.as_str()).cloned().flatten()).collect())
     }
 
     async fn trending(&self, key: Key, now: i64) -> Result<Vec<Scored>, StoreError> {
@@ -297,16 +360,15 @@ impl Recommender {
     }
 
     async fn describe(&self, ranked: Vec<Scored>) -> Result<Vec<RecItem>, StoreError> {
-        let keys: Vec<Key> = ranked.iter().map(|s| Key::Item(s.sku.clone())).collect();
-        let mut found = self.store.load(&keys).await?;
+        let skus: Vec<String> = ranked.iter().map(|s| s.sku.clone()).collect();
+        let items = self.lookup(&skus).await?;
         Ok(ranked
             .into_iter()
-            .map(|s| {
-                let info = match found.remove(&Key::Item(s.sku.clone())).map(|v| v.value) {
-                    Some(Value::Item(i)) => i.info,
-                    _ => ItemInfo::default(),
-                };
-                RecItem { sku: s.sku, score: round(s.score), info }
+            .zip(items)
+            .map(|(s, item)| RecItem {
+                sku: s.sku,
+                score: round(s.score),
+                info: item.map(|i| i.info.clone()).unwrap_or_default(),
             })
             .collect())
     }
@@ -314,10 +376,11 @@ impl Recommender {
 
 /// `home`'s ranking: the neighbours of the shopper's recent items (`items`, most recent first),
 /// each older seed weighing [`RECENCY_DECAY`] of the one before, co-view at half weight.
-pub fn home_scores(items: &[Item]) -> Vec<Scored> {
+pub fn home_scores<I: Borrow<Item>>(items: &[I]) -> Vec<Scored> {
     let mut scores: HashMap<String, f64> = HashMap::new();
     let mut weight = 1.0;
     for item in items {
+        let item = item.borrow();
         for n in &item.bought_together {
             *scores.entry(n.sku.clone()).or_default() += weight * n.score;
         }
@@ -331,9 +394,10 @@ pub fn home_scores(items: &[Item]) -> Vec<Scored> {
 
 /// `cart`'s ranking: the summed bought-together neighbours of the cart's items (co-view at half
 /// weight). The caller leaves out the cart's own items. The offline evaluation scores with this.
-pub fn cart_scores(items: &[Item]) -> Vec<Scored> {
+pub fn cart_scores<I: Borrow<Item>>(items: &[I]) -> Vec<Scored> {
     let mut scores: HashMap<String, f64> = HashMap::new();
     for item in items {
+        let item = item.borrow();
         for n in &item.bought_together {
             *scores.entry(n.sku.clone()).or_default() += n.score;
         }

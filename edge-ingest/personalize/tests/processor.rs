@@ -107,6 +107,47 @@ async fn co_views_count_once_per_session_and_home_follows_recent_views() {
     assert!(answer.recommendation_id.len() == 36);
 }
 
+/// A clock the test moves.
+struct TestClock(std::sync::atomic::AtomicI64);
+
+impl ingest_domain::Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+#[tokio::test]
+async fn the_item_cache_serves_an_item_for_its_time_to_live_and_profiles_are_always_read_fresh() {
+    let store = Arc::new(MemoryStore::new());
+    let processor = Processor::new(store.clone());
+    let orders: Vec<_> = (0..3).map(|i| purchase(&format!("p{i}"), "s", i, &["phone", "case"])).collect();
+    processor.process(&records(&orders), None).await;
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicI64::new(T0 + 20_000)));
+    let r = Recommender::new(store.clone(), clock.clone()).with_item_cache(std::time::Duration::from_millis(500));
+    let product = req(Placement::Product, None, Some("phone"));
+    assert_eq!(skus(&r.recommend(&product).await.unwrap())[0], "case");
+
+    // Others now buy the phone with a charger more often: within the time to live the cached phone
+    // is served, then the fresh one.
+    let more: Vec<_> = (3..9).map(|i| purchase(&format!("p{i}"), "s", i, &["phone", "charger"])).collect();
+    processor.process(&records(&more), None).await;
+    assert_eq!(skus(&r.recommend(&product).await.unwrap())[0], "case", "cached");
+    clock.0.fetch_add(499, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(skus(&r.recommend(&product).await.unwrap())[0], "case", "still cached");
+    clock.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(skus(&r.recommend(&product).await.unwrap())[0], "charger", "read again after 500 ms");
+    assert_eq!(skus(&recommender(&store, 20).recommend(&product).await.unwrap())[0], "charger", "uncached");
+
+    // A shopper's own click shows at once, cache or not: the profile is read every time.
+    let me = unique("me");
+    let mine = req(Placement::Cart, Some(&me), None);
+    assert_eq!(r.recommend(&mine).await.unwrap().strategy, Strategy::Trending);
+    processor.process(&records(&[cart(&me, "s", 10, "phone")]), None).await;
+    let answer = r.recommend(&mine).await.unwrap();
+    assert_eq!(answer.strategy, Strategy::CartComplements);
+    assert!(!skus(&answer).contains(&"phone"));
+}
+
 #[tokio::test]
 async fn cart_complements_exclude_the_cart_and_purchases_clear_it() {
     let store = Arc::new(MemoryStore::new());

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use ingest_cognito::CognitoTokenVerifier;
 use ingest_domain::{SystemClock, TokenVerifier};
+use personalize::recommend::ITEM_CACHE_TTL;
 use personalize::Recommender;
 use recs_lambda::{RecsConfig, DYNAMODB_ATTEMPT_TIMEOUT};
 
@@ -25,7 +26,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::config::Builder::from(&aws).timeout_config(timeouts).build(),
     );
     let store = Arc::new(recs_lambda::state_store(dynamodb, &config.state_table));
-    let recommender = Recommender::new(store, Arc::new(SystemClock));
+    let recommender = Recommender::new(store, Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
     let verifier: Option<Arc<dyn TokenVerifier>> = match &config.cognito {
         Some(c) => Some(Arc::new(CognitoTokenVerifier::new(c.verifier_config())?)),
         None => {
