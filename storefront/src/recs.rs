@@ -132,15 +132,19 @@ pub fn Recommendations(
     }
 }
 
+/// How long the block waits for the SDK to load before it gives up (and hides).
+const SDK_WAIT_MS: i32 = 10_000;
+
 /// The SDK is loaded by the snippet: wait until its `identity()` is there.
-async fn sdk() -> JsValue {
-    loop {
+async fn sdk() -> Result<JsValue, JsValue> {
+    for _ in 0..SDK_WAIT_MS / 20 {
         let sdk = Reflect::get(&js_sys::global(), &"shopstream".into()).unwrap_or(JsValue::UNDEFINED);
         if Reflect::get(&sdk, &"identity".into()).is_ok_and(|f| f.is_function()) {
-            return sdk;
+            return Ok(sdk);
         }
         sleep(20).await;
     }
+    Err("the Shopstream SDK did not load".into())
 }
 
 async fn call(sdk: &JsValue, method: &str) -> Result<JsValue, JsValue> {
@@ -153,7 +157,9 @@ async fn call(sdk: &JsValue, method: &str) -> Result<JsValue, JsValue> {
 }
 
 async fn flush_tracker() {
-    let _ = call(&sdk().await, "flush").await;
+    if let Ok(sdk) = sdk().await {
+        let _ = call(&sdk, "flush").await;
+    }
 }
 
 async fn sleep(ms: i32) {
@@ -170,7 +176,7 @@ fn text(v: &JsValue, field: &str) -> Option<String> {
 }
 
 async fn fetch(placement: &str, sku: Option<&str>) -> Result<Answer, JsValue> {
-    let ids = call(&sdk().await, "identity").await?;
+    let ids = call(&sdk().await?, "identity").await?;
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     // Asked for more than the slots: the API may name items this catalog does not sell.
     let mut url = format!("/v1/recommendations?placement={placement}&limit={}", SLOTS * 2);
