@@ -23,7 +23,7 @@ test("npm pack produces a tarball with the entry, types, wasm and snippet", () =
   const { info, tarball } = pack();
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "index.d.ts", "index.js", "package.json", "shopstream_sdk_bg.wasm", "snippet.min.js",
+    "README.md", "index.d.ts", "index.js", "package.json", "shopstream_sdk_bg.wasm", "snippet.min.js", "widget.d.ts", "widget.js",
   ]);
   const manifest = JSON.parse(readFileSync(join(SDK_PKG, "package.json"), "utf8"));
   assert.equal(manifest.type, "module");

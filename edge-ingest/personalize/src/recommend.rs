@@ -82,6 +82,10 @@ pub struct RecRequest {
     pub user_id: Option<String>,
     pub sku: Option<String>,
     pub limit: usize,
+    /// Only this strategy, then the trending fallbacks: `trending` (any placement: no personal or
+    /// item signal), `also_viewed` or `bought_together` (placement `product`: one kind of neighbour,
+    /// e.g. for separate "customers also viewed" and "frequently bought together" blocks).
+    pub strategy: Option<Strategy>,
 }
 
 /// Why a request was refused (`400`): the parameter and the reason.
@@ -100,7 +104,7 @@ impl RecRequest {
     /// Reads the query parameters (unknown ones are ignored: cache busters, tracking tags).
     pub fn from_query<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, BadParameter> {
         let mut placement = None;
-        let (mut anonymous_id, mut user_id, mut sku, mut limit) = (None, None, None, None);
+        let (mut anonymous_id, mut user_id, mut sku, mut limit, mut strategy) = (None, None, None, None, None);
         for (name, value) in params {
             let slot = match name {
                 "placement" => &mut placement,
@@ -108,6 +112,7 @@ impl RecRequest {
                 "user_id" => &mut user_id,
                 "sku" => &mut sku,
                 "limit" => &mut limit,
+                "strategy" => &mut strategy,
                 _ => continue,
             };
             if slot.is_some() {
@@ -139,6 +144,21 @@ impl RecRequest {
                 _ => return Err(bad("limit", format!("{l:?} is not a whole number from 1 to {MAX_LIMIT}"))),
             },
         };
+        let strategy = match strategy.as_deref() {
+            None => None,
+            Some("trending") => Some(Strategy::Trending),
+            Some("also_viewed") if placement == Placement::Product => Some(Strategy::AlsoViewed),
+            Some("bought_together") if placement == Placement::Product => Some(Strategy::BoughtTogether),
+            Some(s @ ("also_viewed" | "bought_together")) => {
+                return Err(bad("strategy", format!("strategy={s} is for placement=product")))
+            }
+            Some(other) => {
+                return Err(bad(
+                    "strategy",
+                    format!("unknown strategy {other:?}; expected trending, also_viewed or bought_together"),
+                ))
+            }
+        };
         match placement {
             Placement::Product if sku.is_none() => return Err(bad("sku", "required for placement=product")),
             Placement::Home | Placement::Cart if anonymous_id.is_none() && user_id.is_none() => {
@@ -149,7 +169,7 @@ impl RecRequest {
             }
             _ => {}
         }
-        Ok(RecRequest { placement, anonymous_id, user_id, sku, limit })
+        Ok(RecRequest { placement, anonymous_id, user_id, sku, limit, strategy })
     }
 }
 
@@ -159,6 +179,7 @@ fn param_name(name: &str) -> &'static str {
         "anonymous_id" => "anonymous_id",
         "user_id" => "user_id",
         "sku" => "sku",
+        "strategy" => "strategy",
         _ => "limit",
     }
 }
@@ -215,10 +236,11 @@ impl Recommender {
     pub async fn recommend(&self, req: &RecRequest) -> Result<Recommendations, StoreError> {
         let now = self.clock.now();
         let mut ranked = Ranked::new(req.limit);
-        let primary = match req.placement {
-            Placement::Product => self.product(req, &mut ranked).await?,
-            Placement::Home => self.home(req, now.0, &mut ranked).await?,
-            Placement::Cart => self.cart(req, &mut ranked).await?,
+        let primary = match (req.placement, req.strategy) {
+            (Placement::Product, _) => self.product(req, &mut ranked).await?,
+            (_, Some(Strategy::Trending)) => None,
+            (Placement::Home, _) => self.home(req, now.0, &mut ranked).await?,
+            (Placement::Cart, _) => self.cart(req, &mut ranked).await?,
         };
         let mut strategy = primary.filter(|_| !ranked.is_empty());
         if !ranked.is_full() {
@@ -249,6 +271,14 @@ impl Recommender {
         ranked.exclude.insert(sku.clone());
         let Some(item) = self.items(&[sku]).await?.into_iter().next() else { return Ok(None) };
         ranked.category = item.info.category.clone();
+        match req.strategy {
+            Some(Strategy::Trending) => return Ok(None),
+            Some(only @ (Strategy::AlsoViewed | Strategy::BoughtTogether)) => {
+                let list = if only == Strategy::AlsoViewed { &item.also_viewed } else { &item.bought_together };
+                return Ok(ranked.fill(list.clone()).then_some(only));
+            }
+            _ => {}
+        }
         let primary = if !item.bought_together.is_empty() {
             Strategy::BoughtTogether
         } else if !item.also_viewed.is_empty() {

@@ -52,7 +52,14 @@ fn recommender(store: &Arc<MemoryStore>, seconds: i64) -> Recommender {
 }
 
 fn req(placement: Placement, anon: Option<&str>, sku: Option<&str>) -> RecRequest {
-    RecRequest { placement, anonymous_id: anon.map(String::from), user_id: None, sku: sku.map(String::from), limit: 5 }
+    RecRequest {
+        placement,
+        anonymous_id: anon.map(String::from),
+        user_id: None,
+        sku: sku.map(String::from),
+        limit: 5,
+        strategy: None,
+    }
 }
 
 fn skus(r: &personalize::Recommendations) -> Vec<&str> {
@@ -383,6 +390,44 @@ async fn a_conflicting_writer_makes_the_group_reload_and_redo_and_too_many_fail_
     assert_eq!(store.checkpoint("local").await.unwrap(), None, "the position does not move past it");
 }
 
+#[tokio::test]
+async fn a_requested_strategy_narrows_the_answer_to_one_kind_of_neighbour_or_to_trending() {
+    let store = Arc::new(MemoryStore::new());
+    let processor = Processor::new(store.clone());
+    let mut events = vec![
+        // Viewed together (one session), bought together (one order): different neighbours of "tent".
+        view("a", "s1", 1, "tent", "Tents"),
+        view("a", "s1", 2, "stove", "Cooking"),
+        purchase("b", "s2", 3, &["tent", "mat"]),
+    ];
+    // "torch" is the most popular item overall (a purchase weighs more than a view).
+    for i in 0..9 {
+        events.push(view(&format!("c{i}"), &format!("t{i}"), 4 + i, "torch", "Lights"));
+    }
+    let outcome = processor.process(&records(&events), None).await;
+    assert_eq!(outcome.failed_from, None, "{outcome:?}");
+    let r = recommender(&store, 30);
+    let ask = |query: Vec<(&'static str, &'static str)>| {
+        let r = r.clone();
+        async move { r.recommend(&RecRequest::from_query(query).unwrap()).await.unwrap() }
+    };
+    let mixed = ask(vec![("placement", "product"), ("sku", "tent")]).await;
+    assert_eq!((mixed.strategy, &skus(&mixed)[..2]), (Strategy::BoughtTogether, &["mat", "stove"][..]), "{mixed:?}");
+    let viewed = ask(vec![("placement", "product"), ("sku", "tent"), ("strategy", "also_viewed")]).await;
+    assert_eq!((viewed.strategy, skus(&viewed)[0]), (Strategy::AlsoViewed, "stove"), "{viewed:?}");
+    assert!(!skus(&viewed).contains(&"mat") || skus(&viewed).iter().position(|s| *s == "mat") > Some(0));
+    let bought = ask(vec![("placement", "product"), ("sku", "tent"), ("strategy", "bought_together")]).await;
+    assert_eq!((bought.strategy, skus(&bought)[0]), (Strategy::BoughtTogether, "mat"), "{bought:?}");
+    // No bought-together neighbours: the answer says it fell back.
+    let none = ask(vec![("placement", "product"), ("sku", "stove"), ("strategy", "bought_together")]).await;
+    assert_ne!(none.strategy, Strategy::BoughtTogether, "{none:?}");
+    // `trending` ignores the shopper's history: "a" viewed the tent and the stove.
+    let personal = ask(vec![("placement", "home"), ("anonymous_id", "a")]).await;
+    assert_eq!(personal.strategy, Strategy::Personalized, "{personal:?}");
+    let trending = ask(vec![("placement", "home"), ("anonymous_id", "a"), ("strategy", "trending")]).await;
+    assert_eq!((trending.strategy, skus(&trending)[0]), (Strategy::Trending, "torch"), "{trending:?}");
+}
+
 #[test]
 fn request_parameters_are_checked_with_a_reason() {
     let ok = RecRequest::from_query([("placement", "product"), ("sku", "s1"), ("limit", "3"), ("_", "123")]).unwrap();
@@ -400,6 +445,8 @@ fn request_parameters_are_checked_with_a_reason() {
         (vec![("placement", "home"), ("anonymous_id", "a"), ("limit", "51")], "limit"),
         (vec![("placement", "home"), ("anonymous_id", "a"), ("limit", "ten")], "limit"),
         (vec![("placement", "home"), ("placement", "cart"), ("anonymous_id", "a")], "placement"),
+        (vec![("placement", "home"), ("anonymous_id", "a"), ("strategy", "also_viewed")], "strategy"),
+        (vec![("placement", "product"), ("sku", "s"), ("strategy", "magic")], "strategy"),
     ] {
         let err = RecRequest::from_query(query.clone()).unwrap_err();
         assert_eq!(err.parameter, parameter, "{query:?}: {err}");

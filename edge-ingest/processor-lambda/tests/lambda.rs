@@ -160,6 +160,7 @@ async fn a_normal_batch_builds_profiles_and_items_that_recommendations_are_serve
         user_id: None,
         sku: sku.map(String::from),
         limit: 5,
+        strategy: None,
     };
     let answer = recommender.recommend(&request(Placement::Product, None, Some("pasta"))).await.unwrap();
     let skus: Vec<&str> = answer.items.iter().map(|i| i.sku.as_str()).collect();

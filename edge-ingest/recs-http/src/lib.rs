@@ -2,7 +2,12 @@
 //!
 //! - `200` with `{recommendation_id, placement, strategy, items: [{sku, score, name?, price?, ...}],
 //!   generated_at}`; `Cache-Control: no-store` (personal); any origin may read it (no cookies, no
-//!   credentials: the shopper's ids are in the query).
+//!   credentials: the shopper's ids are in the query), so a shop on another origin calls it directly
+//!   (the SDK's `<shopstream-recs>` widget does). Every answer, errors included, carries
+//!   `Access-Control-Allow-Origin: *`.
+//! - `OPTIONS` (the CORS preflight a browser sends before a cross-origin `GET` with an
+//!   `Authorization` header): `204`, any origin, `GET` with the `Authorization` header, cached by the
+//!   browser for [`PREFLIGHT_MAX_AGE_SECS`].
 //! - `400 {"error": "bad_parameter", "parameter", "reason"}` for a bad parameter; an unknown shopper
 //!   or SKU is not an error (the answer falls back to trending).
 //! - With a token verifier: a `user_id` is honoured only with `Authorization: Bearer <token>` whose
@@ -24,6 +29,8 @@ use serde_json::json;
 
 /// The route's path.
 pub const PATH: &str = "/v1/recommendations";
+/// How long a browser may reuse a preflight's answer (Chromium caps it at two hours).
+pub const PREFLIGHT_MAX_AGE_SECS: u32 = 7200;
 
 #[derive(Clone)]
 struct Api {
@@ -38,7 +45,19 @@ pub fn router(recommender: Recommender) -> Router {
 
 /// The API; with `verifier`, a `user_id` needs a token for that user.
 pub fn router_with_verifier(recommender: Recommender, verifier: Option<Arc<dyn TokenVerifier>>) -> Router {
-    Router::new().route(PATH, get(recommend)).with_state(Api { recommender, verifier })
+    Router::new().route(PATH, get(recommend).options(preflight)).with_state(Api { recommender, verifier })
+}
+
+/// The CORS preflight: any origin may `GET` with an `Authorization` header (a signed-in shopper's
+/// token); no credentials (cookies) are ever allowed, so `*` is safe.
+async fn preflight() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, OPTIONS"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization"));
+    headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(PREFLIGHT_MAX_AGE_SECS));
+    response
 }
 
 fn error(status: StatusCode, body: serde_json::Value) -> Response {

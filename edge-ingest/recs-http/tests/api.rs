@@ -133,3 +133,51 @@ async fn a_failing_store_is_503_with_retry_after() {
     assert_eq!(headers["retry-after"], "1");
     assert_eq!(body["error"], "unavailable");
 }
+
+async fn send(app: axum::Router, req: Request<Body>) -> axum::http::Response<Body> {
+    app.oneshot(req).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cors_preflight_from_any_origin_allows_get_with_an_authorization_header() {
+    // With a verifier too: the preflight itself carries no token and must not need one.
+    let app = recs_http::router_with_verifier(recommender().await, Some(Arc::new(Tokens)));
+    for origin in ["https://shop.example", "http://127.0.0.1:8080"] {
+        let req = Request::options("/v1/recommendations?placement=home&user_id=u1")
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .unwrap();
+        let res = send(app.clone(), req).await;
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{origin}");
+        let h = res.headers();
+        assert_eq!(h["access-control-allow-origin"], "*");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("GET"));
+        assert!(h["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase().contains("authorization"));
+        assert_eq!(h["access-control-max-age"], recs_http::PREFLIGHT_MAX_AGE_SECS.to_string().as_str());
+        assert!(h.get("access-control-allow-credentials").is_none(), "no cookies, ever");
+    }
+}
+
+#[tokio::test]
+async fn every_answer_may_be_read_by_any_origin_errors_included() {
+    let app = recs_http::router(recommender().await);
+    for (uri, status) in [
+        ("/v1/recommendations?placement=product&sku=tent", StatusCode::OK),
+        ("/v1/recommendations?placement=aisle", StatusCode::BAD_REQUEST),
+    ] {
+        let req = Request::get(uri).header("origin", "https://shop.example").body(Body::empty()).unwrap();
+        let res = send(app.clone(), req).await;
+        assert_eq!(res.status(), status, "{uri}");
+        assert_eq!(res.headers()["access-control-allow-origin"], "*", "{uri}");
+    }
+    let tokens = recs_http::router_with_verifier(recommender().await, Some(Arc::new(Tokens)));
+    let (status, headers, _) = get(tokens, "/v1/recommendations?placement=home&user_id=u1", Some("forged")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    let down = Recommender::new(Arc::new(Down), Arc::new(FixedClock(Timestamp(T0))));
+    let (status, headers, _) = get(recs_http::router(down), "/v1/recommendations?placement=product&sku=x", None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["access-control-allow-origin"], "*");
+}
