@@ -5,7 +5,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { createServer } from "node:net";
 import { chromium } from "playwright-core";
+import { createDemoPool } from "../../scripts/cognito-demo.mjs";
 
 export const BIN = required("SHOPSTREAM_BIN");
 export const SITE = required("SHOPSTREAM_SITE");
@@ -105,4 +107,37 @@ export function requestBody(request) {
   const raw = request.postDataBuffer();
   if (!raw) return null;
   return new URL(request.url()).searchParams.get("compression") === "gzip" ? gunzipSync(raw).toString("utf8") : raw.toString("utf8");
+}
+
+/** moto (the AWS emulator; `cargo xtask test` names it in SHOPSTREAM_MOTO_SERVER) on a free port,
+ * with the demo user pool of `scripts/cognito-demo.mjs`; resolves with {url, pool, args, stop},
+ * `args` being the `shopstream serve` flags that turn sign-in on against it. */
+export async function startMotoCognito() {
+  const bin = required("SHOPSTREAM_MOTO_SERVER");
+  const port = await new Promise((resolve) => {
+    const srv = createServer().listen(0, "127.0.0.1", () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const child = spawn(bin, ["-H", "127.0.0.1", "-p", String(port)], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      await fetch(`${url}/moto-api/`);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error("moto did not start in 30 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const pool = await createDemoPool(url);
+  const args = ["--cognito-pool-id", pool.poolId, "--cognito-client-id", pool.clientId, "--cognito-endpoint", url,
+    "--demo-account", `${pool.username}:${pool.password}`];
+  const stop = async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r() : child.on("exit", r)));
+  };
+  return { url, pool, args, stop };
 }

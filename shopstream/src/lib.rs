@@ -3,13 +3,14 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::{Html, Response};
 use axum::Router;
-use ingest_domain::Ingest;
+use ingest_domain::{Ingest, TokenVerifier};
 use ingest_http::{Access, ClientIp};
 use personalize::{InputRecord, Processor, Recommender, StateStore};
 use sqlite_store::SqliteEventLog;
@@ -20,15 +21,40 @@ const NOT_BUILT: &str = "<!doctype html><title>Shopstream</title><h1>Shopstream 
 <p>The storefront is not built in this site directory. Run <code>cargo xtask demo</code>, or \
 <code>cargo xtask build</code> and restart with <code>--site storefront/dist</code>.</p>";
 
-/// Ingest routes first (behind `access`), then `GET /v1/recommendations`; everything else is the
-/// single-page storefront from `site_dir`, with unknown paths answered by its `index.html` so
-/// client-side routes survive a reload. Serve it with
+mod catalog_http;
+mod kpis_http;
+pub mod site_config;
+
+pub use site_config::SiteConfig;
+
+/// What the local server serves.
+pub struct LocalApp<'a> {
+    pub ingest: Ingest,
+    pub access: Access,
+    pub recommender: Recommender,
+    /// Checks the tokens of signed-in shoppers (the same verifier the ingest has), if sign-in is on.
+    pub verifier: Option<Arc<dyn TokenVerifier>>,
+    /// The event log, also read for the live KPIs.
+    pub log: SqliteEventLog,
+    /// Answered at `GET /config.json` for the storefront.
+    pub site_config: SiteConfig,
+    /// The built storefront.
+    pub site_dir: &'a Path,
+}
+
+/// Ingest routes first (behind `access`), then `GET /v1/recommendations`, `GET /v1/kpis` and
+/// `GET /config.json`; everything else is the single-page storefront from `site_dir`, with unknown
+/// paths answered by its `index.html` so client-side routes survive a reload. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()`: the peer address becomes the ingest's
 /// [`ClientIp`].
-pub fn local_app(ingest: Ingest, access: Access, recommender: Recommender, site_dir: &Path) -> Router {
-    let api = ingest_http::router_with_access(ingest, access)
+pub fn local_app(app: LocalApp<'_>) -> Router {
+    let api = ingest_http::router_with_access(app.ingest, app.access)
         .layer(axum::middleware::from_fn(client_ip))
-        .merge(recs_http::router(recommender));
+        .merge(recs_http::router_with_verifier(app.recommender, app.verifier))
+        .merge(catalog_http::router())
+        .merge(kpis_http::router(app.log))
+        .merge(site_config::router(app.site_config));
+    let site_dir = app.site_dir;
     let index = site_dir.join("index.html");
     if index.is_file() {
         api.fallback_service(ServeDir::new(site_dir).fallback(ServeFile::new(index)))

@@ -7,10 +7,13 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ingest_domain::{Ingest, SystemClock};
+use ingest_cognito::{CognitoConfig, CognitoTokenVerifier};
+use ingest_domain::{Ingest, SystemClock, TokenVerifier};
 use ingest_http::{Access, Site};
 use personalize::recommend::ITEM_CACHE_TTL;
 use personalize::{Processor, Recommender, StateStore};
+use shopstream::site_config::{AuthSettings, DemoAccount};
+use shopstream::{LocalApp, SiteConfig};
 use sqlite_store::{SqliteEventLog, SqliteStateStore};
 
 #[derive(Parser)]
@@ -21,6 +24,7 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once
 enum Command {
     /// Serve the ingest API and the storefront, storing accepted events durably in DIR.
     Serve {
@@ -41,6 +45,8 @@ enum Command {
         /// The server's own origin is always allowed.
         #[arg(long = "allowed-origin", value_name = "ORIGIN", requires = "write_keys")]
         allowed_origins: Vec<String>,
+        #[command(flatten)]
+        cognito: CognitoArgs,
     },
     /// Print the refused events and batches, with their reasons, as JSON lines, oldest first.
     Rejected {
@@ -56,6 +62,76 @@ enum Command {
     },
 }
 
+/// The storefront's sign-in settings and the verifier of the pool's tokens (both or neither).
+type SignIn = (Option<AuthSettings>, Option<Arc<dyn TokenVerifier>>);
+
+/// Sign-in for shoppers: a Cognito user pool (or an emulator's, as `cargo xtask demo` starts in moto).
+/// With it, the storefront offers sign-in and sign-up, and the ingest and recommendations trust a
+/// `user_id` only from a token of this pool.
+#[derive(clap::Args)]
+struct CognitoArgs {
+    /// The user pool's id (e.g. `eu-west-1_AbC123`).
+    #[arg(long = "cognito-pool-id", value_name = "ID", requires = "client_id")]
+    pool_id: Option<String>,
+    /// The app client the storefront signs in with (it needs the `USER_PASSWORD_AUTH` flow).
+    #[arg(long = "cognito-client-id", value_name = "ID", requires = "pool_id")]
+    client_id: Option<String>,
+    /// The pool's region (default: the part of the pool id before `_`).
+    #[arg(long = "cognito-region", value_name = "REGION", requires = "pool_id")]
+    region: Option<String>,
+    /// Cognito's API, for the browser and the pool's keys: an emulator's URL such as
+    /// `http://127.0.0.1:5000` (default: `https://cognito-idp.<region>.amazonaws.com`).
+    #[arg(long = "cognito-endpoint", value_name = "URL", requires = "pool_id")]
+    endpoint: Option<String>,
+    /// An account shown on the sign-in page, as `USERNAME:PASSWORD` (for a local demo pool only).
+    #[arg(long = "demo-account", value_name = "USER:PASSWORD", requires = "pool_id")]
+    demo_account: Option<String>,
+}
+
+impl CognitoArgs {
+    /// The storefront's sign-in settings and the verifier of the pool's tokens, or neither.
+    fn build(self) -> anyhow::Result<SignIn> {
+        let (Some(pool_id), Some(client_id)) = (self.pool_id, self.client_id) else { return Ok((None, None)) };
+        let region = match self.region {
+            Some(r) => r,
+            None => pool_id.split_once('_').map(|(r, _)| r.to_owned()).ok_or_else(|| {
+                anyhow::anyhow!("--cognito-pool-id {pool_id:?} has no region prefix: give --cognito-region")
+            })?,
+        };
+        let emulated = self.endpoint.is_some();
+        let endpoint = self
+            .endpoint
+            .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com"))
+            .trim_end_matches('/')
+            .to_owned();
+        let mut config = CognitoConfig::new(&region, &pool_id, [client_id.clone()]);
+        if emulated {
+            // Emulators serve the keys under their own address; the tokens still name the AWS issuer.
+            config = config.with_jwks_url(format!("{endpoint}/{pool_id}/.well-known/jwks.json"));
+        }
+        let verifier: Arc<dyn TokenVerifier> =
+            Arc::new(CognitoTokenVerifier::new(config).map_err(|e| anyhow::anyhow!("Cognito settings: {e}"))?);
+        let demo = match self.demo_account {
+            Some(account) => {
+                let (username, password) = account
+                    .split_once(':')
+                    .ok_or_else(|| anyhow::anyhow!("--demo-account must be USERNAME:PASSWORD"))?;
+                Some(DemoAccount { username: username.to_owned(), password: password.to_owned() })
+            }
+            None => None,
+        };
+        let auth = AuthSettings {
+            region,
+            user_pool_id: pool_id,
+            client_id,
+            endpoint: format!("{endpoint}/"),
+            demo,
+            codes_sent: !emulated,
+        };
+        Ok((Some(auth), Some(verifier)))
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -65,8 +141,8 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Serve { addr, data, site, write_keys, allowed_origins } => {
-            serve(addr, data, site, access(write_keys, allowed_origins)?)
+        Command::Serve { addr, data, site, write_keys, allowed_origins, cognito } => {
+            serve(addr, data, site, access(write_keys, allowed_origins)?, cognito.build()?)
         }
         Command::Events { data } => print_rows(data, SqliteEventLog::read_after),
         Command::Rejected { data } => print_rows(data, SqliteEventLog::read_rejected_after),
@@ -87,9 +163,18 @@ fn access(write_keys: Vec<String>, allowed_origins: Vec<String>) -> anyhow::Resu
     Ok(Access::write_keys(write_keys.into_iter().map(|k| (k, site.clone()))))
 }
 
-fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access) -> anyhow::Result<()> {
+fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in: SignIn) -> anyhow::Result<()> {
     let log = SqliteEventLog::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?;
-    let ingest = Ingest::new(Arc::new(log.clone()), Arc::new(SystemClock)).with_rejected_sink(Arc::new(log.clone()));
+    let (auth, verifier) = sign_in;
+    let mut ingest =
+        Ingest::new(Arc::new(log.clone()), Arc::new(SystemClock)).with_rejected_sink(Arc::new(log.clone()));
+    match (&auth, &verifier) {
+        (Some(auth), Some(verifier)) => {
+            tracing::info!(pool = %auth.user_pool_id, endpoint = %auth.endpoint, "shoppers sign in with Cognito");
+            ingest = ingest.with_token_verifier(verifier.clone());
+        }
+        _ => tracing::info!("no --cognito-pool-id: sign-in is off, no user_id is trusted"),
+    }
     match &access {
         Access::Open => tracing::warn!(
             "no --write-key given: the ingest accepts every request from any origin (fine for a local demo, not for a public server)"
@@ -101,8 +186,16 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access) -> anyh
     );
     let recommender = Recommender::new(state.clone(), Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
     let processor = Processor::new(state.clone()).with_rejected_sink(Arc::new(log.clone()));
-    let app =
-        shopstream::local_app(ingest, access, recommender, &site).into_make_service_with_connect_info::<SocketAddr>();
+    let app = shopstream::local_app(LocalApp {
+        ingest,
+        access,
+        recommender,
+        verifier,
+        log: log.clone(),
+        site_config: SiteConfig { auth },
+        site_dir: &site,
+    })
+    .into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tokio::spawn(shopstream::run_processor(log.clone(), processor, state));

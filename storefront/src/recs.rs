@@ -1,23 +1,43 @@
 //! A recommendations block: `GET /v1/recommendations` for the shopper the SDK tracks (its
-//! `identity()`), refreshed after each interaction, with impressions and clicks tracked with the
-//! answer's `recommendation_id` (so click-through is measured per strategy).
+//! `identity()`), asked again after each interaction, with impressions (once the block is at least
+//! half in view) and clicks tracked with the answer's `recommendation_id`, so click-through is
+//! measured per strategy. Its slots are reserved: nothing on the page moves when items arrive.
 
-use js_sys::{Array, Function, Promise, Reflect};
+use catalog::Product;
+use js_sys::Array;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use leptos_router::components::A;
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use web_sys::{IntersectionObserver, IntersectionObserverEntry, IntersectionObserverInit};
 
-use crate::catalog::{Product, CATALOG};
+use crate::api;
+use crate::state::{euros, use_shop};
 use crate::tracking;
 
-/// Items a block shows (its slots are reserved, so nothing moves when they arrive).
+/// Items a block shows.
 pub const SLOTS: usize = 4;
 /// After an interaction: the tracker's queue is flushed, then the block asks again this much later
 /// (the local processor applies an event within tens of milliseconds).
 const AFTER_FLUSH_MS: i32 = 150;
+/// Share of the block that must be in view for an impression.
+const VISIBLE_RATIO: f64 = 0.5;
 
-/// One answer of the API, reduced to what the shop shows.
+#[derive(Clone, Debug, Deserialize)]
+struct ApiItem {
+    sku: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+struct ApiAnswer {
+    recommendation_id: String,
+    #[serde(default)]
+    strategy: String,
+    items: Vec<ApiItem>,
+}
+
+/// One answer, reduced to what the shop sells.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Answer {
     pub recommendation_id: String,
@@ -25,45 +45,96 @@ pub struct Answer {
     pub products: Vec<Product>,
 }
 
-/// A block of recommendations for `placement` (`home`, `product`, `cart`). `refresh` is bumped by
-/// the page after each tracked interaction; the block then asks again.
+/// A block for `placement` (`home`, `product`, `cart`); `strategy` narrows what the API uses
+/// (`trending`, `also_viewed`, `bought_together`), `sku` names the product of a product page.
 #[component]
 pub fn Recommendations(
     placement: &'static str,
     title: &'static str,
-    #[prop(optional)] sku: Option<&'static str>,
-    refresh: ReadSignal<u32>,
-    /// Called with the product a shopper picks from the block (after the click is tracked).
-    on_pick: Callback<Product>,
+    #[prop(optional)] strategy: Option<&'static str>,
+    #[prop(optional, into)] sku: Option<Signal<String>>,
+    /// Hide the block when the API fell back from `strategy` to trending items (which another block
+    /// on the page shows already).
+    #[prop(optional)]
+    hide_fallback: bool,
 ) -> impl IntoView {
-    let (answer, set_answer) = signal(None::<Answer>);
-    let (failed, set_failed) = signal(false);
+    let shop = use_shop();
+    let answer = RwSignal::new(None::<Answer>);
+    let failed = RwSignal::new(false);
+    let visible = RwSignal::new(false);
     let impressed = StoredValue::new(String::new());
+    let asked = StoredValue::new(0u32);
+    let block = NodeRef::<leptos::html::Section>::new();
+    let id = format!("recs-{placement}{}", strategy.map(|s| format!("-{s}")).unwrap_or_default());
 
     Effect::new(move |_| {
-        let generation = refresh.get();
+        let interaction = shop.interactions.get();
+        let sku = sku.map(|s| s.get());
+        let catalog = shop.catalog.get();
+        let generation = asked.get_value() + 1;
+        asked.set_value(generation);
         spawn_local(async move {
-            if generation > 0 {
-                flush_tracker().await;
-                sleep(AFTER_FLUSH_MS).await;
+            let Some(catalog) = catalog else { return };
+            if interaction > 0 {
+                tracking::flush().await;
+                api::sleep(AFTER_FLUSH_MS).await;
             }
-            let got = fetch(placement, sku).await;
-            if refresh.get_untracked() != generation {
-                return; // a newer interaction asked again meanwhile
+            let got = fetch(placement, strategy, sku.as_deref()).await;
+            // The block may be gone (the shopper moved on), or a newer interaction asked again.
+            if asked.try_get_value() != Some(generation) {
+                return;
             }
             match got {
                 Ok(a) => {
-                    set_failed.set(false);
-                    set_answer.set(Some(a));
+                    let products =
+                        a.items.iter().filter_map(|i| catalog.product(&i.sku).cloned()).take(SLOTS).collect();
+                    failed.try_set(false);
+                    answer.try_set(Some(Answer {
+                        recommendation_id: a.recommendation_id,
+                        strategy: a.strategy,
+                        products,
+                    }));
                 }
                 // The API is down: the block is hidden rather than broken; the next interaction retries.
-                Err(_) => set_failed.set(true),
+                Err(_) => {
+                    failed.try_set(true);
+                }
             }
         });
     });
 
-    // An impression once per answer shown.
+    // Watch how much of the block is in view.
+    let observer = StoredValue::new_local(None::<IntersectionObserver>);
     Effect::new(move |_| {
+        let Some(el) = block.get() else { return };
+        let callback = Closure::<dyn Fn(Array)>::new(move |entries: Array| {
+            for entry in entries.iter() {
+                let entry: IntersectionObserverEntry = entry.unchecked_into();
+                // `try_`: a callback may still come in after the block is gone.
+                visible.try_set(entry.is_intersecting() && entry.intersection_ratio() >= VISIBLE_RATIO);
+            }
+        });
+        let init = IntersectionObserverInit::new();
+        init.set_threshold(&JsValue::from_f64(VISIBLE_RATIO));
+        if let Ok(o) = IntersectionObserver::new_with_options(callback.as_ref().unchecked_ref(), &init) {
+            o.observe(&el);
+            observer.set_value(Some(o));
+        }
+        callback.forget();
+    });
+    on_cleanup(move || {
+        observer.try_with_value(|o| {
+            if let Some(o) = o {
+                o.disconnect();
+            }
+        });
+    });
+
+    // An impression once per answer, when it is in view.
+    Effect::new(move |_| {
+        if !visible.get() {
+            return;
+        }
         let Some(a) = answer.get() else { return };
         if a.products.is_empty() || impressed.get_value() == a.recommendation_id {
             return;
@@ -71,7 +142,7 @@ pub fn Recommendations(
         impressed.set_value(a.recommendation_id.clone());
         let skus = Array::new();
         for p in &a.products {
-            skus.push(&JsValue::from_str(p.sku));
+            skus.push(&JsValue::from_str(&p.sku));
         }
         tracking::track(
             "recommendation_impression",
@@ -84,31 +155,40 @@ pub fn Recommendations(
         );
     });
 
+    let testid = id.clone();
     let slot = move |i: usize| {
-        let shown = move || answer.get().and_then(|a| a.products.get(i).copied().map(|p| (a, p)));
+        let shown = move || answer.get().and_then(|a| a.products.get(i).cloned().map(|p| (a, p)));
+        let testid = testid.clone();
         view! {
             <li class="rec-slot">
                 {move || match shown() {
                     Some((a, p)) => {
-                        let pick = move |_| {
-                            tracking::track(
+                        let sku = p.sku.clone();
+                        let click = move |_| {
+                            // Now: the link is about to take the shopper to the product's page.
+                            tracking::track_now(
                                 "recommendation_click",
                                 &tracking::props(&[
                                     ("recommendation_id", a.recommendation_id.as_str().into()),
-                                    ("sku", p.sku.into()),
-                                    ("position", (i as u32).into()),
+                                    ("sku", sku.as_str().into()),
+                                    ("position", (i as u32 + 1).into()),
                                     ("placement", placement.into()),
                                     ("strategy", a.strategy.as_str().into()),
                                 ]),
                             );
-                            on_pick.run(p);
                         };
                         view! {
-                            <button class="rec" data-testid=format!("rec-{placement}-{i}") data-sku=p.sku on:click=pick>
-                                <span class="rec-swatch" style=format!("background:{}", p.colour) aria-hidden="true"></span>
-                                <span class="rec-name">{p.name}</span>
-                                <span class="rec-price">{p.price_label()}</span>
-                            </button>
+                            <A
+                                href=p.url.clone()
+                                attr:class="rec"
+                                attr:data-testid=format!("{testid}-{i}")
+                                attr:data-sku=p.sku.clone()
+                                on:click=click
+                            >
+                                <img src=p.image_url.clone() alt="" width="160" height="120" loading="lazy" />
+                                <span class="rec-name">{p.name.clone()}</span>
+                                <span class="rec-price">{euros(p.price)}</span>
+                            </A>
                         }
                             .into_any()
                     }
@@ -121,87 +201,43 @@ pub fn Recommendations(
     view! {
         <section
             class="recs"
-            data-testid=format!("recs-{placement}")
+            node_ref=block
+            data-testid=id.clone()
             aria-label=title
-            hidden=move || failed.get()
+            hidden=move || {
+                failed.get()
+                    || answer
+                        .get()
+                        .is_some_and(|a| a.products.is_empty() || (hide_fallback && Some(a.strategy.as_str()) != strategy))
+            }
             data-strategy=move || answer.get().map(|a| a.strategy).unwrap_or_default()
+            data-recommendation-id=move || answer.get().map(|a| a.recommendation_id).unwrap_or_default()
         >
-            <h2>{title}</h2>
+            <h2>
+                {move || match answer.get().map(|a| a.strategy) {
+                    // A product's neighbours are not known yet: say what is shown instead.
+                    Some(s) if placement != "home" && s.starts_with("trending") => "Popular right now",
+                    _ => title,
+                }}
+            </h2>
             <ul class="rec-row">{(0..SLOTS).map(slot).collect_view()}</ul>
         </section>
     }
 }
 
-/// How long the block waits for the SDK to load before it gives up (and hides).
-const SDK_WAIT_MS: i32 = 10_000;
-
-/// The SDK is loaded by the snippet: wait until its `identity()` is there.
-async fn sdk() -> Result<JsValue, JsValue> {
-    for _ in 0..SDK_WAIT_MS / 20 {
-        let sdk = Reflect::get(&js_sys::global(), &"shopstream".into()).unwrap_or(JsValue::UNDEFINED);
-        if Reflect::get(&sdk, &"identity".into()).is_ok_and(|f| f.is_function()) {
-            return Ok(sdk);
-        }
-        sleep(20).await;
-    }
-    Err("the Shopstream SDK did not load".into())
-}
-
-async fn call(sdk: &JsValue, method: &str) -> Result<JsValue, JsValue> {
-    let f: Function = Reflect::get(sdk, &method.into())?.dyn_into()?;
-    let out = f.call0(sdk)?;
-    match out.dyn_into::<Promise>() {
-        Ok(p) => JsFuture::from(p).await,
-        Err(v) => Ok(v),
-    }
-}
-
-async fn flush_tracker() {
-    if let Ok(sdk) = sdk().await {
-        let _ = call(&sdk, "flush").await;
-    }
-}
-
-async fn sleep(ms: i32) {
-    let p = Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = JsFuture::from(p).await;
-}
-
-fn text(v: &JsValue, field: &str) -> Option<String> {
-    Reflect::get(v, &field.into()).ok().and_then(|v| v.as_string())
-}
-
-async fn fetch(placement: &str, sku: Option<&str>) -> Result<Answer, JsValue> {
-    let ids = call(&sdk().await?, "identity").await?;
+async fn fetch(placement: &str, strategy: Option<&str>, sku: Option<&str>) -> Result<ApiAnswer, JsValue> {
+    let anonymous_id = tracking::anonymous_id().await?;
     let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
     // Asked for more than the slots: the API may name items this catalog does not sell.
     let mut url = format!("/v1/recommendations?placement={placement}&limit={}", SLOTS * 2);
-    if let Some(anon) = text(&ids, "anonymousId") {
+    if let Some(anon) = anonymous_id {
         url.push_str(&format!("&anonymous_id={}", enc(&anon)));
     }
-    if let Some(sku) = sku {
+    if let Some(s) = strategy {
+        url.push_str(&format!("&strategy={s}"));
+    }
+    if let Some(sku) = sku.filter(|s| !s.is_empty()) {
         url.push_str(&format!("&sku={}", enc(sku)));
     }
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(&url)).await?.dyn_into()?;
-    if !response.ok() {
-        return Err(format!("recommendations: HTTP {}", response.status()).into());
-    }
-    let body = JsFuture::from(response.json()?).await?;
-    let items: Array = Reflect::get(&body, &"items".into())?.dyn_into()?;
-    let products = items
-        .iter()
-        .filter_map(|item| text(&item, "sku"))
-        .filter_map(|sku| CATALOG.iter().find(|p| p.sku == sku).copied())
-        .take(SLOTS)
-        .collect();
-    Ok(Answer {
-        recommendation_id: text(&body, "recommendation_id").ok_or("no recommendation_id")?,
-        strategy: text(&body, "strategy").unwrap_or_default(),
-        products,
-    })
+    api::get_json(&url).await.map_err(|e| JsValue::from_str(&e.to_string()))
 }

@@ -232,14 +232,18 @@ impl Workspace {
         std::fs::remove_file(&shell)?;
         std::fs::remove_file(pkg.join("shopstream_sdk.js"))?;
         self.esbuild(&js.join("snippet.js"), &[], &pkg.join("snippet.min.js"))?;
+        // The <shopstream-recs> widget: a file of its own, loaded only by pages that show it.
+        self.esbuild(&js.join("widget.js"), &["--format=esm"], &pkg.join("widget.js"))?;
+        std::fs::copy(js.join("widget.d.ts"), pkg.join("widget.d.ts"))?;
         let manifest = std::fs::read_to_string(js.join("package.json"))?
             .replace("\"version\": \"0.0.0\"", &format!("\"version\": \"{version}\""));
         std::fs::write(pkg.join("package.json"), manifest)?;
         let (wasm_raw, wasm_gz) = sizes(&pkg.join("shopstream_sdk_bg.wasm"))?;
         let (js_raw, js_gz) = sizes(&pkg.join("index.js"))?;
         let (snippet_raw, snippet_gz) = sizes(&pkg.join("snippet.min.js"))?;
+        let (widget_raw, widget_gz) = sizes(&pkg.join("widget.js"))?;
         eprintln!(
-            "xtask: sdk-wasm/pkg built: index.js {js_raw} B ({js_gz} B gzip-9), the engine's wasm ({wasm_raw} B, {wasm_gz} B gzip-9) inlined in it; snippet {snippet_raw} B ({snippet_gz} B gzip-9)"
+            "xtask: sdk-wasm/pkg built: index.js {js_raw} B ({js_gz} B gzip-9), the engine's wasm ({wasm_raw} B, {wasm_gz} B gzip-9) inlined in it; snippet {snippet_raw} B ({snippet_gz} B gzip-9); widget.js {widget_raw} B ({widget_gz} B gzip-9)"
         );
         Ok(())
     }
@@ -289,10 +293,74 @@ impl Workspace {
         run(Command::new(cargo()).args(["build", "--release", "-p", "shopstream"]).current_dir(&self.root))?;
         let bin = self.target.join("release/shopstream");
         let mut cmd = Command::new(bin);
-        cmd.args(["serve", "--site", "storefront/dist", "--data", ".shopstream/data"]).args(serve_args);
-        cmd.current_dir(&self.root);
+        cmd.args(["serve", "--site", "storefront/dist", "--data", ".shopstream/data"]);
+        // Sign-in against a user pool in moto's Cognito, unless the caller configures their own.
+        let _moto = if serve_args.iter().any(|a| a.starts_with("--cognito")) {
+            None
+        } else {
+            match self.demo_user_pool() {
+                Ok((moto, pool)) => {
+                    cmd.args(["--cognito-pool-id", &pool.pool_id, "--cognito-client-id", &pool.client_id])
+                        .args(["--cognito-endpoint", &moto.url])
+                        .args(["--demo-account", &format!("{}:{}", pool.username, pool.password)]);
+                    eprintln!(
+                        "xtask: shoppers sign in against moto's Cognito at {} (demo account {})",
+                        moto.url, pool.username
+                    );
+                    Some(moto)
+                }
+                Err(e) => {
+                    eprintln!("xtask: warning: no demo user pool ({e:#}); the shop runs with sign-in disabled");
+                    None
+                }
+            }
+        };
+        cmd.args(serve_args).current_dir(&self.root);
         eprintln!("xtask: starting the local stack; stop it with Ctrl-C");
         run(&mut cmd)
+    }
+
+    /// Starts moto on a free port (stopped when the returned guard drops, or with this process on
+    /// Ctrl-C) and creates the demo user pool in it with `scripts/cognito-demo.mjs`.
+    fn demo_user_pool(&self) -> Result<(Moto, DemoPool)> {
+        self.install_moto()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let child = Command::new(self.moto_venv().join("bin/moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("cannot start moto_server")?;
+        let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("moto did not start within 30 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let out = Command::new("node")
+            .arg(self.root.join("scripts/cognito-demo.mjs"))
+            .arg(&moto.url)
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("cannot run node scripts/cognito-demo.mjs")?;
+        if !out.status.success() {
+            bail!("scripts/cognito-demo.mjs failed");
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let field = |name: &str| -> Result<String> {
+            let key = format!("\"{name}\":\"");
+            let at = text.find(&key).with_context(|| format!("no {name} in {text}"))? + key.len();
+            Ok(text[at..].split('"').next().unwrap_or_default().to_string())
+        };
+        let pool = DemoPool {
+            pool_id: field("poolId")?,
+            client_id: field("clientId")?,
+            username: field("username")?,
+            password: field("password")?,
+        };
+        Ok((moto, pool))
     }
 
     fn test(&self) -> Result<()> {
@@ -322,6 +390,7 @@ impl Workspace {
             .env("SHOPSTREAM_SITE", self.root.join("storefront/dist"))
             .env("SHOPSTREAM_SDK_PKG", self.root.join("sdk-wasm/pkg"))
             .env("CHROMIUM", "/usr/bin/chromium")
+            .env("SHOPSTREAM_MOTO_SERVER", self.moto_venv().join("bin/moto_server"))
             .arg("tests/");
         let node_ok = tally.run(&mut node)?;
 
@@ -335,6 +404,27 @@ impl Workspace {
         }
         Ok(())
     }
+}
+
+/// moto, started for the demo; stopped when dropped.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The demo user pool `scripts/cognito-demo.mjs` makes.
+struct DemoPool {
+    pool_id: String,
+    client_id: String,
+    username: String,
+    password: String,
 }
 
 /// Counts passed and failed tests from cargo's and node's (TAP) summaries while echoing the output.

@@ -10,11 +10,19 @@ fn root() -> PathBuf {
 
 /// Every crate in `package`'s normal (non-dev, non-build) dependency tree, by name.
 fn deps(package: &str, target: Option<&str>) -> Vec<String> {
+    deps_with_features(package, target, &[])
+}
+
+/// Like [`deps`], with the package's `features` turned on.
+fn deps_with_features(package: &str, target: Option<&str>, features: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args(["tree", "-p", package, "-e", "normal", "--prefix", "none", "--format", "{p}"]).current_dir(root());
     if let Some(t) = target {
         cmd.args(["--target", t]);
+    }
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
     }
     let out = cmd.output().expect("cargo tree");
     assert!(out.status.success(), "cargo tree -p {package}: {}", String::from_utf8_lossy(&out.stderr));
@@ -38,6 +46,19 @@ fn assert_none(package: &str, names: &[String], forbidden: &[&str]) {
 }
 
 const AWS_AND_LAMBDA: &[&str] = &["aws-*", "lambda_*", "lambda-*"];
+/// The AWS SDK and Lambda, but not `aws-lc-rs`/`aws-lc-sys` (the crypto library rustls and the JWT
+/// verification build on, which talks to no AWS service).
+const AWS_SDK_AND_LAMBDA: &[&str] = &[
+    "aws-sdk-*",
+    "aws-smithy-*",
+    "aws-config",
+    "aws-runtime",
+    "aws-types",
+    "aws-sigv4",
+    "aws-credential-types",
+    "lambda_*",
+    "lambda-*",
+];
 const WASM: &[&str] = &["wasm-bindgen", "js-sys", "web-sys", "leptos"];
 
 #[test]
@@ -50,6 +71,28 @@ fn the_schema_does_no_io_and_its_core_pulls_in_nothing() {
     let sdk = deps("shopstream-sdk", Some("wasm32-unknown-unknown"));
     assert!(sdk.iter().any(|n| n == "event-schema") && sdk.iter().any(|n| n == "wasm-bindgen"), "{sdk:?}");
     assert_none("shopstream-sdk", &sdk, &["serde", "serde_json", "serde_core", "thiserror"]);
+}
+
+#[test]
+fn the_catalog_is_pure_data_shared_by_the_storefront_and_the_server() {
+    // It builds for the browser and the server alike: serde and serde_json, no runtime, no I/O.
+    for target in [None, Some("wasm32-unknown-unknown")] {
+        let d = deps("catalog", target);
+        assert!(d.iter().any(|n| n == "serde_json"), "the tree was read: {d:?}");
+        assert_none("catalog", &d, &["tokio", "axum", "hyper", "http", "tower", "reqwest", "rusqlite"]);
+        assert_none("catalog", &d, AWS_AND_LAMBDA);
+        assert_none("catalog", &d, WASM);
+    }
+    let mut offenders = Vec::new();
+    for file in rust_files(&root().join("catalog/src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for pattern in ["std::fs", "std::net", "std::process", "std::io", "env::", "env!("] {
+            if text.contains(pattern) {
+                offenders.push(format!("{} uses {pattern}", file.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{offenders:?}");
 }
 
 #[test]
@@ -80,7 +123,9 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
         ("ingest-s3", "aws-sdk-s3"),
         ("dynamodb-state", "aws-sdk-dynamodb"),
     ] {
-        let d = deps(package, None);
+        // `CognitoAdmin` (and with it the Cognito SDK client) is behind `ingest-cognito`'s `admin` feature.
+        let features: &[&str] = if package == "ingest-cognito" { &["admin"] } else { &[] };
+        let d = deps_with_features(package, None, features);
         assert!(d.iter().any(|n| n == client) && d.iter().any(|n| n == "ingest-domain"), "{package}: {d:?}");
         assert_none(
             package,
@@ -96,7 +141,9 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
     }
     let local = deps("shopstream", None);
     assert!(local.iter().any(|n| n == "sqlite-store"), "{local:?}");
-    assert_none("shopstream", &local, AWS_AND_LAMBDA);
+    assert_none("shopstream", &local, AWS_SDK_AND_LAMBDA);
+    // It verifies shoppers' Cognito tokens without the AWS SDK: the verifier alone, not `CognitoAdmin`.
+    assert!(local.iter().any(|n| n == "ingest-cognito"), "{local:?}");
     let lambda = deps("ingest-lambda", None);
     assert!(lambda.iter().any(|n| n == "lambda_http") && lambda.iter().any(|n| n == "ingest-kinesis"), "{lambda:?}");
     assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit", "processor-lambda", "recs-lambda"]);
@@ -155,6 +202,7 @@ fn libraries_never_read_the_environment() {
     // Binaries (`main.rs`) read config; library sources must not.
     let libs = [
         "event-schema/src",
+        "catalog/src",
         "edge-ingest/domain/src",
         "edge-ingest/http/src",
         "edge-ingest/sqlite-store/src",

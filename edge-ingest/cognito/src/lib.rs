@@ -51,11 +51,13 @@
 //! system's trusted roots), so the adapter adds no HTTP client crate. Like every library of the workspace,
 //! this crate reads no environment variable: the binary builds the [`CognitoConfig`] and the SDK `Client`.
 
+#[cfg(feature = "admin")]
 mod admin;
 mod config;
 mod jwks;
 mod verifier;
 
+#[cfg(feature = "admin")]
 pub use admin::{AdminError, CognitoAdmin, DemoPool, Tokens};
 pub use config::{
     issuer_url, CognitoConfig, ConfigError, TokenUse, DEFAULT_FETCH_TIMEOUT, DEFAULT_JWKS_TTL, DEFAULT_LEEWAY,
