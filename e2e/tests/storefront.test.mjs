@@ -3,7 +3,7 @@
 // every step is tracked by the Rust/Wasm SDK, stored by the local server, and read back here.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   startServer, startMotoCognito, launchBrowser, waitForEvents, storedEvents, DESKTOP_UA,
@@ -360,6 +360,8 @@ test("client-side routes survive a reload; unknown products and pages say so; th
 });
 
 test("keyboard only: tab to a product's add button and press Enter; no layout shift when recommendations arrive", async () => {
+  await otherShopper(server.url, "keyboard-seed", "keyboard-seed-session", catalog.products.slice(60, 66)
+    .map((p) => ({ type: "product_view", properties: productProps(p) })));
   const context = await browser.newContext({ userAgent: DESKTOP_UA });
   const page = await context.newPage();
   await page.addInitScript(() => {
@@ -375,13 +377,45 @@ test("keyboard only: tab to a product's add button and press Enter; no layout sh
   assert.ok(cls < 0.1, `cumulative layout shift ${cls} (good is under 0.1)`);
 
   const firstAdd = page.locator(".grid .card button.primary:not([disabled])").first();
-  const label = await firstAdd.getAttribute("aria-label");
+  const id = await firstAdd.getAttribute("data-testid");
   for (let i = 0; i < 80; i++) {
     await page.keyboard.press("Tab");
-    if (await page.evaluate((l) => document.activeElement?.getAttribute("aria-label") === l, label)) break;
+    if (await page.evaluate((t) => document.activeElement?.dataset.testid === t, id)) break;
   }
-  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), label, "reachable by Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), id, "reachable by Tab");
+  assert.match(await firstAdd.evaluate((b) => b.textContent), /^Add to cart: /, "its name says which product");
   await page.keyboard.press("Enter");
   assert.equal(await page.getByTestId("cart-count").innerText(), "1");
   await context.close();
+});
+
+test("accessibility: axe-core finds no serious or critical problem on any page, on a desktop and on a phone", async () => {
+  const axe = readFileSync(join(import.meta.dirname, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+  const product = catalog.products.find((p) => p.stock > 0);
+  const pages = ["", `c/${catalog.categories[0].slug}`, `search?q=tent`, `p/${product.sku}`, "cart", "checkout", "account", "dashboard"];
+  for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 740 }]) {
+    const context = await browser.newContext({ userAgent: DESKTOP_UA, viewport });
+    const page = await context.newPage();
+    // Something in the cart, so the cart and checkout pages show their forms.
+    await page.goto(`${server.url}p/${product.sku}`);
+    await page.getByTestId("add-to-cart").click();
+    for (const path of pages) {
+      await page.goto(`${server.url}${path}`);
+      await page.locator("main h1").first().waitFor();
+      await page.waitForLoadState("networkidle");
+      await page.addScriptTag({ content: axe });
+      const found = await page.evaluate(async () => {
+        const r = await window.axe.run(document, { resultTypes: ["violations"] });
+        return r.violations
+          .filter((v) => v.impact === "serious" || v.impact === "critical")
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+      });
+      assert.deepEqual(found, [], `/${path} at ${viewport.width}px`);
+      if (viewport.width < 500) {
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth),
+          `/${path}: nothing wider than a phone`);
+      }
+    }
+    await context.close();
+  }
 });

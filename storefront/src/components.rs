@@ -52,7 +52,7 @@ pub fn ProductCard(product: Product, #[prop(optional)] position: usize) -> impl 
     let sku = product.sku.clone();
     let out = product.stock == 0;
     let name = product.name.clone();
-    let label = format!("Add {} to cart", product.name);
+    let label = format!(": {}", product.name);
     view! {
         <li class="card" data-testid=format!("product-{sku}") data-position=position>
             <A href=product.url.clone() attr:class="card-link" attr:data-testid=format!("open-{sku}")>
@@ -67,10 +67,11 @@ pub fn ProductCard(product: Product, #[prop(optional)] position: usize) -> impl 
                 class="primary"
                 data-testid=format!("add-{sku}")
                 disabled=out
-                aria-label=label
                 on:click=move |_| add_one(shop, &p)
             >
                 {if out { "Sold out" } else { "Add to cart" }}
+                // The visible words first, then which product (WCAG 2.5.3, label in name).
+                <span class="visually-hidden">{label}</span>
             </button>
         </li>
     }
