@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use ingest_domain::{EnrichedEvent, EventSink, RejectedEventSink, RejectedRecord, SinkError};
 use rusqlite::{params, Connection, OpenFlags};
 
+pub mod kpis;
 pub mod state;
 mod writer;
 
@@ -131,6 +132,7 @@ impl SqliteEventLog {
                 received_at  INTEGER NOT NULL,
                 body         TEXT NOT NULL
             );
+            CREATE INDEX IF NOT EXISTS events_occurred_at ON events (occurred_at, type);
             CREATE TABLE IF NOT EXISTS rejected (
                 seq          INTEGER PRIMARY KEY AUTOINCREMENT,
                 received_at  INTEGER NOT NULL,
