@@ -163,6 +163,7 @@ fn PageViews() -> impl IntoView {
         }
         let Some((name, category, title)) = pages::describe(&path, catalog.as_deref()) else { return };
         last.set_value(path);
+        shop.notice.set(String::new()); // a notice is about the page it was given on
         api::set_title(&format!("{title} · {SHOP_NAME}"));
         api::scroll_to_top();
         // Sent after this turn, once the browser's URL is the new page's (see `tracking::track`).
