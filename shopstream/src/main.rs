@@ -83,8 +83,9 @@ struct CognitoArgs {
     /// `http://127.0.0.1:5000` (default: `https://cognito-idp.<region>.amazonaws.com`).
     #[arg(long = "cognito-endpoint", value_name = "URL", requires = "pool_id")]
     endpoint: Option<String>,
-    /// An account shown on the sign-in page, as `USERNAME:PASSWORD` (for a local demo pool only).
-    #[arg(long = "demo-account", value_name = "USER:PASSWORD", requires = "pool_id")]
+    /// An account shown on the sign-in page, as `USERNAME:PASSWORD`: only with an emulator's
+    /// `--cognito-endpoint` (a real pool's password would be published at `/config.json`).
+    #[arg(long = "demo-account", value_name = "USER:PASSWORD", requires = "endpoint")]
     demo_account: Option<String>,
 }
 

@@ -86,8 +86,24 @@ pub fn save(key: &str, value: &str) {
     }
 }
 
-pub fn forget(key: &str) {
-    if let Some(s) = storage() {
+/// `sessionStorage`: the tab's sign-in survives a reload, not the browser's closing, and other tabs
+/// do not see the tokens.
+fn session_storage() -> Option<web_sys::Storage> {
+    window().session_storage().ok().flatten()
+}
+
+pub fn load_session(key: &str) -> Option<String> {
+    session_storage()?.get_item(key).ok().flatten()
+}
+
+pub fn save_session(key: &str, value: &str) {
+    if let Some(s) = session_storage() {
+        let _ = s.set_item(key, value);
+    }
+}
+
+pub fn forget_session(key: &str) {
+    if let Some(s) = session_storage() {
         let _ = s.remove_item(key);
     }
 }
@@ -110,4 +126,13 @@ pub fn set_title(title: &str) {
 
 pub fn scroll_to_top() {
     window().scroll_to_with_x_and_y(0.0, 0.0);
+}
+
+/// Moves the focus to the page's `<main id="main" tabindex="-1">`.
+pub fn focus_main() {
+    use wasm_bindgen::JsCast;
+    let main = window().document().and_then(|d| d.get_element_by_id("main"));
+    if let Some(el) = main.and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = el.focus();
+    }
 }

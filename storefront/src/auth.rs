@@ -179,7 +179,7 @@ pub fn start(shop: Shop) -> Auth {
         let config = api::get_json::<SiteConfig>("/config.json").await.unwrap_or_default();
         let pool = config.auth.clone();
         auth.config.set(Some(config));
-        let stored: Option<Session> = api::load(SESSION_KEY).and_then(|s| serde_json::from_str(&s).ok());
+        let stored: Option<Session> = api::load_session(SESSION_KEY).and_then(|s| serde_json::from_str(&s).ok());
         if let (Some(pool), Some(session)) = (pool, stored) {
             shop.session.set(Some(session));
             tracking::resume(&token_provider(shop, pool));
@@ -194,15 +194,21 @@ fn token_provider(shop: Shop, config: AuthConfig) -> Function {
     let provider = Closure::<dyn Fn() -> js_sys::Promise>::new(move || {
         let config = config.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let Some(session) = shop.session.get_untracked() else { return Ok(JsValue::NULL) };
+            let Some(session) = shop.session.try_get_untracked().flatten() else { return Ok(JsValue::NULL) };
             if session.expires_at - REFRESH_MARGIN_MS > api::now_ms() {
                 return Ok(session.id_token.into());
             }
-            match refresh(&config, &session).await {
+            let refreshed = refresh(&config, &session).await;
+            // The shopper may have signed out (or in again) while the refresh was on its way.
+            let current = shop.session.try_get_untracked().flatten();
+            if current.as_ref().map(|s| &s.id_token) != Some(&session.id_token) {
+                return Ok(current.map(|s| JsValue::from(s.id_token)).unwrap_or(JsValue::NULL));
+            }
+            match refreshed {
                 Ok(fresh) => {
-                    api::save(SESSION_KEY, &serde_json::to_string(&fresh).unwrap_or_default());
+                    api::save_session(SESSION_KEY, &serde_json::to_string(&fresh).unwrap_or_default());
                     let token = fresh.id_token.clone();
-                    shop.session.set(Some(fresh));
+                    shop.session.try_set(Some(fresh));
                     Ok(token.into())
                 }
                 Err(_) => {
@@ -217,15 +223,22 @@ fn token_provider(shop: Shop, config: AuthConfig) -> Function {
 
 /// After a successful sign-in: keep the session, tell the tracker who this is.
 pub fn signed_in(shop: Shop, config: AuthConfig, session: Session) {
-    api::save(SESSION_KEY, &serde_json::to_string(&session).unwrap_or_default());
+    api::save_session(SESSION_KEY, &serde_json::to_string(&session).unwrap_or_default());
     let (sub, email) = (session.sub.clone(), session.email.clone());
     shop.session.set(Some(session));
-    tracking::signed_in(&sub, &email, &token_provider(shop, config));
-    shop.interacted();
+    let provider = token_provider(shop, config);
+    spawn_local(async move {
+        // What was tracked before the sign-in leaves without the token: a token applies to every
+        // event of a batch, and those events were anonymous (the processor then hands the
+        // anonymous history to the user once, on the `identify`).
+        tracking::flush().await;
+        tracking::signed_in(&sub, &email, &provider);
+        shop.interacted();
+    });
 }
 
 pub fn sign_out(shop: Shop) {
-    api::forget(SESSION_KEY);
+    api::forget_session(SESSION_KEY);
     shop.session.set(None);
     tracking::signed_out();
     shop.interacted();

@@ -7,17 +7,20 @@ use leptos_router::components::A;
 use crate::state::{euros, use_shop, Shop};
 use crate::tracking;
 
-/// Adds one of `product` to the cart, tracked; tells the shopper.
-pub fn add_one(shop: Shop, product: &Product) {
+/// Adds `quantity` of `product` to the cart (as far as its stock allows), tracked; tells the shopper.
+pub fn add_to_cart(shop: Shop, product: &Product, quantity: u32) {
     let now = shop.cart.with_untracked(|c| c.quantity(&product.sku));
-    let delta = shop.set_quantity(&product.sku, now + 1);
+    let delta = shop.set_quantity(&product.sku, now + quantity, product.stock);
     if delta == 0 {
-        shop.notice.set(format!("You have the most of {} a cart can hold.", product.name));
+        shop.notice.set(format!("Your cart holds all of {} we can sell you.", product.name));
         return;
     }
     let cart_id = shop.cart.with_untracked(|c| c.id.clone());
     tracking::cart_change(product, &cart_id, delta);
-    shop.notice.set(format!("{} added to your cart.", product.name));
+    shop.notice.set(match delta {
+        1 => format!("{} added to your cart.", product.name),
+        n => format!("{n} × {} added to your cart.", product.name),
+    });
     shop.interacted();
 }
 
@@ -67,7 +70,7 @@ pub fn ProductCard(product: Product, #[prop(optional)] position: usize) -> impl 
                 class="primary"
                 data-testid=format!("add-{sku}")
                 disabled=out
-                on:click=move |_| add_one(shop, &p)
+                on:click=move |_| add_to_cart(shop, &p, 1)
             >
                 {if out { "Sold out" } else { "Add to cart" }}
                 // The visible words first, then which product (WCAG 2.5.3, label in name).

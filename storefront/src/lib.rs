@@ -135,7 +135,7 @@ fn Header() -> impl IntoView {
                     <A href="/account" attr:data-testid="account-link">{account}</A>
                     <A href="/cart" attr:class="cart-link" attr:data-testid="cart-link">
                         "Cart "
-                        <span class="badge" data-testid="cart-count" aria-live="polite">
+                        <span class="badge" data-testid="cart-count">
                             {move || shop.cart.with(|c| c.count())}
                         </span>
                     </A>
@@ -162,10 +162,15 @@ fn PageViews() -> impl IntoView {
             return;
         }
         let Some((name, category, title)) = pages::describe(&path, catalog.as_deref()) else { return };
+        let first_page = last.get_value().is_empty();
         last.set_value(path);
         shop.notice.set(String::new()); // a notice is about the page it was given on
         api::set_title(&format!("{title} · {SHOP_NAME}"));
         api::scroll_to_top();
+        if !first_page {
+            // Keyboard and screen reader users start the new page at its content.
+            api::focus_main();
+        }
         // Sent after this turn, once the browser's URL is the new page's (see `tracking::track`).
         tracking::page(&name, category.as_deref());
     });

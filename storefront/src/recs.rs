@@ -130,9 +130,18 @@ pub fn Recommendations(
         });
     });
 
+    // Hidden: the API failed, answered nothing, or fell back where this block does not want it.
+    let hidden = Memo::new(move |_| {
+        failed.get()
+            || answer.with(|a| {
+                a.as_ref()
+                    .is_some_and(|a| a.products.is_empty() || (hide_fallback && Some(a.strategy.as_str()) != strategy))
+            })
+    });
+
     // An impression once per answer, when it is in view.
     Effect::new(move |_| {
-        if !visible.get() {
+        if !visible.get() || hidden.get() {
             return;
         }
         let Some(a) = answer.get() else { return };
@@ -160,7 +169,8 @@ pub fn Recommendations(
         let shown = move || answer.get().and_then(|a| a.products.get(i).cloned().map(|p| (a, p)));
         let testid = testid.clone();
         view! {
-            <li class="rec-slot">
+            // An empty slot only holds the place: not an item for screen readers.
+            <li class="rec-slot" aria-hidden=move || answer.with(|a| a.as_ref().and_then(|a| a.products.get(i)).is_none()).then_some("true")>
                 {move || match shown() {
                     Some((a, p)) => {
                         let sku = p.sku.clone();
@@ -203,17 +213,12 @@ pub fn Recommendations(
             class="recs"
             node_ref=block
             data-testid=id.clone()
-            aria-label=title
-            hidden=move || {
-                failed.get()
-                    || answer
-                        .get()
-                        .is_some_and(|a| a.products.is_empty() || (hide_fallback && Some(a.strategy.as_str()) != strategy))
-            }
+            aria-labelledby=format!("{id}-title")
+            hidden=move || hidden.get()
             data-strategy=move || answer.get().map(|a| a.strategy).unwrap_or_default()
             data-recommendation-id=move || answer.get().map(|a| a.recommendation_id).unwrap_or_default()
         >
-            <h2>
+            <h2 id=format!("{id}-title")>
                 {move || match answer.get().map(|a| a.strategy) {
                     // A product's neighbours are not known yet: say what is shown instead.
                     Some(s) if placement != "home" && s.starts_with("trending") => "Popular right now",

@@ -137,9 +137,10 @@ impl Shop {
         self.interactions.update(|n| *n += 1);
     }
 
-    /// Sets `quantity` of `sku` (0 removes the line); returns the change in quantity.
-    pub fn set_quantity(&self, sku: &str, quantity: u32) -> i64 {
-        let quantity = quantity.min(MAX_QUANTITY);
+    /// Sets `quantity` of `sku` (0 removes the line), at most its `stock` and [`MAX_QUANTITY`];
+    /// returns the change in quantity.
+    pub fn set_quantity(&self, sku: &str, quantity: u32, stock: u32) -> i64 {
+        let quantity = quantity.min(MAX_QUANTITY).min(stock);
         let mut delta = 0;
         self.cart.update(|cart| {
             let before = cart.quantity(sku);

@@ -83,7 +83,7 @@ pub struct RecRequest {
     pub sku: Option<String>,
     pub limit: usize,
     /// Only this strategy, then the trending fallbacks: `trending` (any placement: no personal or
-    /// item signal), `also_viewed` or `bought_together` (placement `product`: one kind of neighbour,
+    /// neighbour signal; for `product`, trending in the item's category first), `also_viewed` or `bought_together` (placement `product`: one kind of neighbour,
     /// e.g. for separate "customers also viewed" and "frequently bought together" blocks).
     pub strategy: Option<Strategy>,
 }

@@ -56,7 +56,7 @@ fn Summary(totals: Totals) -> impl IntoView {
 pub fn CartPage() -> impl IntoView {
     let shop = use_shop();
     let change = move |p: Product, quantity: u32| {
-        let delta = shop.set_quantity(&p.sku, quantity);
+        let delta = shop.set_quantity(&p.sku, quantity, p.stock);
         let cart_id = shop.cart.with_untracked(|c| c.id.clone());
         tracking::cart_change(&p, &cart_id, delta);
         if quantity == 0 {
@@ -229,10 +229,11 @@ pub fn Checkout() -> impl IntoView {
             tax: t.vat,
             currency: "EUR",
         });
-        shop.new_cart();
         spawn_local(async move {
-            // The order is acknowledged to the shopper once the ingest has stored it.
+            // The purchase is sent before the order is confirmed (if the network is down, the tracker
+            // keeps it in its persistent queue and sends it later).
             tracking::flush().await;
+            shop.new_cart();
             busy.try_set(false);
             placed.try_set(Some((order_id, t.total)));
             shop.interacted();
@@ -278,7 +279,9 @@ pub fn Checkout() -> impl IntoView {
                     <p class="hint">"Demo shop: no payment is taken."</p>
                     <p class="error" role="alert" data-testid="checkout-error">{move || error.get()}</p>
                     <button class="primary big" type="submit" data-testid="place-order" disabled=move || busy.get()>
-                        {format!("Place order · {}", euros(t.total))}
+                        {move || {
+                            if busy.get() { "Placing your order…".to_owned() } else { format!("Place order · {}", euros(t.total)) }
+                        }}
                     </button>
                 </form>
                 <aside>

@@ -90,7 +90,8 @@ fn ProductList(
     Effect::new(move |_| {
         let Some(list) = shown.get() else { return };
         let f = filter.get();
-        let key = format!("{}|{}|{}", list_id.get(), sort.get(), f);
+        let q = query.read().get("q").unwrap_or_default();
+        let key = format!("{}|{}|{}|{}", list_id.get(), sort.get(), f, q);
         let typing = last_filter.get_value().is_some_and(|l| l != f);
         last_filter.set_value(Some(f));
         let g = generation.get_value() + 1;

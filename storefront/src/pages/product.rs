@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{Stars, StockBadge};
+use crate::components::{add_to_cart, Stars, StockBadge};
 use crate::pages::NotFound;
 use crate::recs::Recommendations;
 use crate::state::{euros, use_shop, MAX_QUANTITY};
@@ -33,17 +33,9 @@ pub fn ProductPage() -> impl IntoView {
     });
 
     let add = move |_| {
-        let Some(Some(p)) = product.get_untracked() else { return };
-        let now = shop.cart.with_untracked(|c| c.quantity(&p.sku));
-        let delta = shop.set_quantity(&p.sku, now + quantity.get_untracked());
-        if delta == 0 {
-            shop.notice.set(format!("Your cart holds the most of {} it can.", p.name));
-            return;
+        if let Some(Some(p)) = product.get_untracked() {
+            add_to_cart(shop, &p, quantity.get_untracked());
         }
-        let cart_id = shop.cart.with_untracked(|c| c.id.clone());
-        tracking::cart_change(&p, &cart_id, delta);
-        shop.notice.set(format!("{} × {} added to your cart.", delta, p.name));
-        shop.interacted();
     };
 
     let sku_signal = Signal::derive(move || sku.get());
