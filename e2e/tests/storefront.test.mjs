@@ -350,6 +350,16 @@ test("client-side routes survive a reload; unknown products and pages say so; th
   await page.getByRole("heading", { name: "Page not found" }).waitFor();
   await page.goto(`${server.url}c/${catalog.categories[0].slug}?sort=name`);
   assert.equal(await page.getByTestId("sort-select").inputValue(), "name");
+  // The cart never holds more than the stock.
+  const scarce = catalog.products.find((p) => p.stock >= 1 && p.stock <= 3);
+  await page.goto(`${server.url}p/${scarce.sku}`);
+  await page.getByTestId("product-page").waitFor();
+  assert.equal(await page.getByTestId("quantity-select").locator("option").count(), scarce.stock);
+  await page.getByTestId("quantity-select").selectOption(String(scarce.stock));
+  await page.getByTestId("add-to-cart").click();
+  await page.getByTestId("add-to-cart").click();
+  assert.equal(await page.getByTestId("cart-count").innerText(), String(scarce.stock));
+  assert.match(await page.getByTestId("status").innerText(), /all of .* we can sell you/);
   const bad = await page.evaluate(async () => {
     const r = await fetch("/v1/events", { method: "POST", body: "{not json" });
     return { status: r.status, body: await r.json() };

@@ -99,6 +99,36 @@ fn a_bad_flag_is_a_usage_error_not_a_panic() {
 }
 
 #[test]
+fn sign_in_flags_go_together_and_a_demo_password_is_only_for_an_emulator() {
+    // A pool needs its client, and the other way round.
+    let o = shopstream(&["serve", "--cognito-pool-id", "eu-west-1_abc"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--cognito-client-id"), "{}", stderr(&o));
+    // A real pool's password would be served at /config.json to anyone.
+    let o = shopstream(&[
+        "serve",
+        "--cognito-pool-id",
+        "eu-west-1_abc",
+        "--cognito-client-id",
+        "c1",
+        "--demo-account",
+        "demo:Secret-1!",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--cognito-endpoint"), "{}", stderr(&o));
+    // No region in the pool id and none given.
+    let data = temp_dir("no-region");
+    let o = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--cognito-pool-id", "abc", "--cognito-client-id", "c1", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("--cognito-region"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"));
+}
+
+#[test]
 fn a_taken_port_is_a_clear_error() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
