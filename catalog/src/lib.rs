@@ -116,12 +116,22 @@ pub fn product(sku: &str) -> Option<Product> {
 }
 
 impl Product {
-    /// Whether `query` occurs in the name, brand, category or a tag, ignoring case (an empty or
-    /// blank query matches every product).
+    /// Whether every word of `query` occurs in the name, brand, category, a tag or the description,
+    /// ignoring case (an empty or blank query matches every product). The API's `q` and the shop's
+    /// search both use it.
     pub fn matches_query(&self, query: &str) -> bool {
-        let query = query.trim().to_lowercase();
-        let has = |s: &str| s.to_lowercase().contains(&query);
-        has(&self.name) || has(&self.brand) || has(&self.category) || self.tags.iter().any(|t| has(t))
+        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+        if words.is_empty() {
+            return true;
+        }
+        let text = self.search_text();
+        words.iter().all(|w| text.contains(w.as_str()))
+    }
+
+    /// The lower-case text [`Product::matches_query`] looks in.
+    fn search_text(&self) -> String {
+        format!("{} {} {} {} {}", self.name, self.brand, self.category, self.tags.join(" "), self.description)
+            .to_lowercase()
     }
 }
 

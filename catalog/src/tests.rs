@@ -129,6 +129,10 @@ fn queries_match_name_brand_category_and_tags_ignoring_case() {
     assert!(p.matches_query(" shoes "));
     assert!(p.matches_query(&p.tags[0]));
     assert!(!p.matches_query("no such thing"));
+    // Every word, in any order and any field.
+    let two_fields = format!("{} {}", p.tags[0], p.brand.to_uppercase());
+    assert!(p.matches_query(&two_fields));
+    assert!(!p.matches_query(&format!("{} zzzz", p.brand)));
 }
 
 #[test]

@@ -59,6 +59,10 @@ const SESSION_KEY: &str = "shopstream-demo-session";
 /// A token this close to its expiry is refreshed before use.
 const REFRESH_MARGIN_MS: f64 = 60_000.0;
 
+/// The message of a sign-in to an account whose email is not confirmed yet (the page then asks
+/// for the code).
+pub const NOT_CONFIRMED: &str = "This account is not confirmed yet: enter the code you received.";
+
 /// Cognito's answer to a failed call: `{"__type": "...Exception", "message": "..."}`.
 #[derive(Debug, Deserialize)]
 struct CognitoError {
@@ -84,7 +88,7 @@ async fn cognito(config: &AuthConfig, operation: &str, body: Value) -> Result<Va
         "NotAuthorizedException" => "Wrong email or password.".to_owned(),
         "UserNotFoundException" => "No account with this email. Create one below.".to_owned(),
         "UsernameExistsException" => "An account with this email exists already: sign in instead.".to_owned(),
-        "UserNotConfirmedException" => "This account is not confirmed yet: enter the code you received.".to_owned(),
+        "UserNotConfirmedException" => NOT_CONFIRMED.to_owned(),
         "InvalidPasswordException" | "InvalidParameterException" if !error.message.is_empty() => error.message,
         _ if !error.message.is_empty() => format!("{}: {}", kind, error.message),
         _ => kind,

@@ -152,7 +152,10 @@ pub fn Dashboard() -> impl IntoView {
                 }
                 match got {
                     Ok(k) => {
-                        kpis.set(Some(k));
+                        // The charts are drawn again only when a figure changed.
+                        if kpis.with_untracked(|old| old.as_ref() != Some(&k)) {
+                            kpis.set(Some(k));
+                        }
                         updated.set(Some(clock(&js_sys::Date::new_0())));
                         failing.set(false);
                     }

@@ -18,9 +18,6 @@ use crate::tracking;
 
 /// Items a block shows.
 pub const SLOTS: usize = 4;
-/// After an interaction: the tracker's queue is flushed, then the block asks again this much later
-/// (the local processor applies an event within tens of milliseconds).
-const AFTER_FLUSH_MS: i32 = 150;
 /// Share of the block that must be in view for an impression.
 const VISIBLE_RATIO: f64 = 0.5;
 
@@ -68,17 +65,13 @@ pub fn Recommendations(
     let id = format!("recs-{placement}{}", strategy.map(|s| format!("-{s}")).unwrap_or_default());
 
     Effect::new(move |_| {
-        let interaction = shop.interactions.get();
+        shop.recs_refresh.track();
         let sku = sku.map(|s| s.get());
         let catalog = shop.catalog.get();
         let generation = asked.get_value() + 1;
         asked.set_value(generation);
         spawn_local(async move {
             let Some(catalog) = catalog else { return };
-            if interaction > 0 {
-                tracking::flush().await;
-                api::sleep(AFTER_FLUSH_MS).await;
-            }
             let got = fetch(placement, strategy, sku.as_deref()).await;
             // The block may be gone (the shopper moved on), or a newer interaction asked again.
             if asked.try_get_value() != Some(generation) {

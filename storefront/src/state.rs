@@ -88,6 +88,10 @@ pub const FREE_SHIPPING_FROM: f64 = 75.0;
 /// VAT included in the prices (shown, not added).
 pub const VAT_RATE: f64 = 0.20;
 
+/// After an interaction is sent, the recommendations ask again this much later (the local
+/// processor applies an event within tens of milliseconds).
+const RECS_AFTER_FLUSH_MS: i32 = 150;
+
 /// How long a notice shows.
 const NOTICE_MS: i32 = 4000;
 
@@ -98,8 +102,9 @@ pub struct Shop {
     pub catalog_error: RwSignal<Option<String>>,
     pub cart: RwSignal<Cart>,
     pub session: RwSignal<Option<Session>>,
-    /// Bumped after each tracked interaction: the recommendation blocks ask again.
-    pub interactions: RwSignal<u32>,
+    /// Bumped once the events of an interaction have reached the ingest (and the processor has had
+    /// a moment): the recommendation blocks ask again.
+    pub recs_refresh: RwSignal<u32>,
     /// A short message for the shopper (announced politely to screen readers).
     pub notice: RwSignal<String>,
 }
@@ -111,7 +116,7 @@ impl Shop {
             catalog_error: RwSignal::new(None),
             cart: RwSignal::new(Cart::restore()),
             session: RwSignal::new(None),
-            interactions: RwSignal::new(0),
+            recs_refresh: RwSignal::new(0),
             notice: RwSignal::new(String::new()),
         };
         Effect::new(move |_| {
@@ -133,8 +138,15 @@ impl Shop {
         shop
     }
 
+    /// After a tracked interaction: the tracker's queue is sent, then, a moment later, the
+    /// recommendation blocks ask again (one flush for all of them).
     pub fn interacted(&self) {
-        self.interactions.update(|n| *n += 1);
+        let refresh = self.recs_refresh;
+        leptos::task::spawn_local(async move {
+            crate::tracking::flush().await;
+            api::sleep(RECS_AFTER_FLUSH_MS).await;
+            refresh.update(|n| *n += 1);
+        });
     }
 
     /// Sets `quantity` of `sku` (0 removes the line), at most its `stock` and [`MAX_QUANTITY`];

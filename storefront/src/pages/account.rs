@@ -70,7 +70,8 @@ fn SignInForms(pool: AuthConfig) -> impl IntoView {
             return;
         }
         let (e, p, c) = (email.get_untracked().trim().to_owned(), password.get_untracked(), code.get_untracked());
-        if e.is_empty() || (mode.get_untracked() != Mode::Confirm && p.is_empty()) {
+        // The password is needed in every mode: a confirmed account is signed in at once.
+        if e.is_empty() || p.is_empty() {
             error.set("Please enter your email and password.".into());
             return;
         }
@@ -110,6 +111,9 @@ fn SignInForms(pool: AuthConfig) -> impl IntoView {
                 }
                 Ok(None) => {}
                 Err(message) => {
+                    if message == auth::NOT_CONFIRMED {
+                        mode.try_set(Mode::Confirm);
+                    }
                     error.try_set(message);
                 }
             }
@@ -151,7 +155,7 @@ fn SignInForms(pool: AuthConfig) -> impl IntoView {
                     <label for="auth-email">"Email"</label>
                     <input id="auth-email" type="email" autocomplete="username" data-testid="auth-email" bind:value=email />
                 </p>
-                <p class="field" hidden=move || mode.get() == Mode::Confirm>
+                <p class="field">
                     <label for="auth-password">"Password"</label>
                     <input
                         id="auth-password"

@@ -34,15 +34,6 @@ fn sorted(mut products: Vec<Product>, sort: &str) -> Vec<Product> {
     products
 }
 
-fn matches(p: &Product, words: &[String]) -> bool {
-    let text = format!("{} {} {} {} {}", p.name, p.brand, p.category, p.tags.join(" "), p.description).to_lowercase();
-    words.iter().all(|w| text.contains(w.as_str()))
-}
-
-fn words(q: &str) -> Vec<String> {
-    q.split_whitespace().map(str::to_lowercase).collect()
-}
-
 /// The grid, the sort and filter controls, and the list view tracking shared by both pages.
 #[component]
 fn ProductList(
@@ -61,8 +52,8 @@ fn ProductList(
     let filter = Memo::new(move |_| query.read().get("filter").unwrap_or_default());
     let shown = Memo::new(move |_| {
         let products = products.get()?;
-        let w = words(&filter.get());
-        Some(sorted(products.into_iter().filter(|p| matches(p, &w)).collect(), &sort.get()))
+        let f = filter.get();
+        Some(sorted(products.into_iter().filter(|p| p.matches_query(&f)).collect(), &sort.get()))
     });
     let set_param = move |key: &'static str, value: String| {
         let (mut s, mut f) = (sort.get_untracked(), filter.get_untracked());
@@ -201,8 +192,9 @@ pub fn SearchPage() -> impl IntoView {
     let q = Memo::new(move |_| query.read().get("q").unwrap_or_default());
     let products = Signal::derive(move || {
         let c = shop.catalog.get()?;
-        let w = words(&q.get());
-        Some(c.products.iter().filter(|p| !w.is_empty() && matches(p, &w)).cloned().collect::<Vec<_>>())
+        let q = q.get();
+        let blank = q.trim().is_empty();
+        Some(c.products.iter().filter(|p| !blank && p.matches_query(&q)).cloned().collect::<Vec<_>>())
     });
     // One `search` event per query, with its number of results.
     let searched = StoredValue::new(String::new());
