@@ -1,74 +1,24 @@
 //! The catalog API of the local server over HTTP: the list and its filters, one product, the
 //! pictograms, the 404s and the cache headers.
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
+use support::Server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopstream");
-
-/// A server on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    data: PathBuf,
+/// `GET path`: (status, headers by lowercase name, body).
+fn get(server: &Server, path: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
+    let (status, headers, body) = server.request("GET", path, &[], b"");
+    assert!(!headers.contains_key("transfer-encoding"), "answers have a known length: {headers:?}");
+    (status, headers, body)
 }
 
-impl Server {
-    fn start(name: &str) -> Server {
-        let data = std::env::temp_dir().join(format!("shopstream-catalog-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data);
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .args(["--site", "/nonexistent"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect(&line).to_string();
-        Server { child, addr, data }
-    }
-
-    /// `GET path`: (status, headers by lowercase name, body).
-    fn get(&self, path: &str) -> (u16, HashMap<String, String>, Vec<u8>) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
-        let mut response = Vec::new();
-        s.read_to_end(&mut response).unwrap();
-        let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block");
-        let head = String::from_utf8(response[..split].to_vec()).unwrap();
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-        let headers: HashMap<String, String> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        assert!(!headers.contains_key("transfer-encoding"), "answers have a known length: {headers:?}");
-        (status, headers, response[split + 4..].to_vec())
-    }
-
-    fn get_json(&self, path: &str) -> (u16, HashMap<String, String>, Value) {
-        let (status, headers, body) = self.get(path);
-        let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e})"));
-        (status, headers, json)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
+fn get_json(server: &Server, path: &str) -> (u16, HashMap<String, String>, Value) {
+    let (status, headers, body) = get(server, path);
+    let json = serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{path}: not JSON ({e})"));
+    (status, headers, json)
 }
 
 fn skus(list: &Value) -> Vec<&str> {
@@ -78,7 +28,7 @@ fn skus(list: &Value) -> Vec<&str> {
 #[test]
 fn the_list_has_every_product_in_catalog_order_and_every_category() {
     let server = Server::start("list");
-    let (status, headers, body) = server.get("/v1/products");
+    let (status, headers, body) = get(&server, "/v1/products");
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "public, max-age=300");
@@ -89,7 +39,7 @@ fn the_list_has_every_product_in_catalog_order_and_every_category() {
     assert_eq!(list.products, catalog::products());
     assert_eq!(list.categories, catalog::categories());
     // Unknown parameters change nothing.
-    let (status, _, other) = server.get("/v1/products?page=2&sort=price");
+    let (status, _, other) = get(&server, "/v1/products?page=2&sort=price");
     assert_eq!((status, other), (200, body));
 }
 
@@ -98,7 +48,7 @@ fn the_list_filters_by_category_and_query() {
     let server = Server::start("filters");
     let all = catalog::products();
 
-    let (status, headers, tents) = server.get_json("/v1/products?category=tents");
+    let (status, headers, tents) = get_json(&server, "/v1/products?category=tents");
     assert_eq!(status, 200);
     assert_eq!(headers["cache-control"], "public, max-age=300");
     let expected: Vec<&str> = all.iter().filter(|p| p.category_slug == "tents").map(|p| p.sku.as_str()).collect();
@@ -107,17 +57,17 @@ fn the_list_filters_by_category_and_query() {
     assert_eq!(tents["categories"].as_array().unwrap().len(), catalog::categories().len(), "all categories, always");
 
     // Case-insensitive, over name, brand, category and tags.
-    let (_, _, waterproof) = server.get_json("/v1/products?q=WaterProof");
+    let (_, _, waterproof) = get_json(&server, "/v1/products?q=WaterProof");
     let expected: Vec<&str> = all.iter().filter(|p| p.matches_query("waterproof")).map(|p| p.sku.as_str()).collect();
     assert!(expected.len() > 5 && expected.len() < all.len(), "{}", expected.len());
     assert_eq!(skus(&waterproof), expected);
-    let (_, _, by_brand) = server.get_json("/v1/products?q=basecamp%20supply");
+    let (_, _, by_brand) = get_json(&server, "/v1/products?q=basecamp%20supply");
     let expected: Vec<&str> = all.iter().filter(|p| p.brand == "Basecamp Supply").map(|p| p.sku.as_str()).collect();
     assert!(!expected.is_empty());
     assert_eq!(skus(&by_brand), expected);
 
     // Both filters at once, and filters that match nothing.
-    let (_, _, both) = server.get_json("/v1/products?category=shoes&q=waterproof&utm_source=x");
+    let (_, _, both) = get_json(&server, "/v1/products?category=shoes&q=waterproof&utm_source=x");
     let expected: Vec<&str> = all
         .iter()
         .filter(|p| p.category_slug == "shoes" && p.matches_query("waterproof"))
@@ -126,7 +76,7 @@ fn the_list_filters_by_category_and_query() {
     assert!(!expected.is_empty());
     assert_eq!(skus(&both), expected);
     for path in ["/v1/products?category=nope", "/v1/products?q=zzzz%20nothing"] {
-        let (status, _, none) = server.get_json(path);
+        let (status, _, none) = get_json(&server, path);
         assert_eq!(status, 200, "{path}");
         assert_eq!(skus(&none), Vec::<&str>::new(), "{path}");
     }
@@ -136,13 +86,13 @@ fn the_list_filters_by_category_and_query() {
 fn one_product_by_sku_and_a_404_with_a_reason() {
     let server = Server::start("one");
     let product = catalog::product("jackets-003").unwrap();
-    let (status, headers, body) = server.get("/v1/products/jackets-003");
+    let (status, headers, body) = get(&server, "/v1/products/jackets-003");
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "public, max-age=300");
     assert_eq!(serde_json::from_slice::<catalog::Product>(&body).unwrap(), product);
 
-    let (status, headers, error) = server.get_json("/v1/products/jackets-999");
+    let (status, headers, error) = get_json(&server, "/v1/products/jackets-999");
     assert_eq!(status, 404);
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "no-store");
@@ -154,14 +104,14 @@ fn one_product_by_sku_and_a_404_with_a_reason() {
 fn pictograms_are_svg_cached_for_a_day() {
     let server = Server::start("images");
     let product = catalog::product("tents-002").unwrap();
-    let (status, headers, body) = server.get(&product.image_url);
+    let (status, headers, body) = get(&server, &product.image_url);
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "image/svg+xml");
     assert_eq!(headers["cache-control"], "public, max-age=86400");
     assert_eq!(String::from_utf8(body).unwrap(), catalog::image_svg(&product));
 
     for path in ["/images/products/tents-999.svg", "/images/products/tents-002", "/images/products/tents-002.png"] {
-        let (status, _, error) = server.get_json(path);
+        let (status, _, error) = get_json(&server, path);
         assert_eq!(status, 404, "{path}");
         assert_eq!(error["error"], "not_found", "{path}");
     }

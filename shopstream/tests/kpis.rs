@@ -1,94 +1,44 @@
 //! `GET /v1/kpis` of the local server over HTTP: the figures follow the events posted to the ingest
 //! (bots left out), the answer is never cached, and an unreadable log is a `503` with a reason.
 
+mod support;
+
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use event_schema::Timestamp;
 use serde_json::{json, Value};
+use support::Server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopstream");
 const GOOGLEBOT: &str = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
 const DESKTOP_UA: &str =
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-/// A server on a free port, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-    data: PathBuf,
+/// One request with a JSON body: (status, headers by lowercase name, JSON answer or `null`).
+fn request(
+    server: &Server,
+    method: &str,
+    path: &str,
+    user_agent: Option<&str>,
+    body: &str,
+) -> (u16, HashMap<String, String>, Value) {
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(ua) = user_agent {
+        headers.push(("User-Agent", ua));
+    }
+    let (status, headers, body) = server.request(method, path, &headers, body.as_bytes());
+    (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
-impl Server {
-    fn start(name: &str) -> Server {
-        let data = std::env::temp_dir().join(format!("shopstream-kpis-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data);
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .args(["--site", "/nonexistent"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let addr = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect(&line).to_string();
-        Server { child, addr, data }
-    }
-
-    /// One request: (status, headers by lowercase name, JSON body).
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        user_agent: Option<&str>,
-        body: &str,
-    ) -> (u16, HashMap<String, String>, Value) {
-        let mut s = TcpStream::connect(&self.addr).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let ua = user_agent.map(|ua| format!("User-Agent: {ua}\r\n")).unwrap_or_default();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{ua}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        s.read_to_string(&mut response).unwrap();
-        let (head, body) = response.split_once("\r\n\r\n").expect("a header block");
-        let mut lines = head.lines();
-        let status = lines.next().unwrap().split_whitespace().nth(1).unwrap().parse().unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        (status, headers, serde_json::from_str(body).unwrap_or(Value::Null))
-    }
-
-    fn kpis(&self) -> (u16, HashMap<String, String>, Value) {
-        self.request("GET", "/v1/kpis", None, "")
-    }
-
-    fn post(&self, user_agent: Option<&str>, events: &[Value]) {
-        let body = json!({"schema_version": 1, "sent_at": now(), "events": events}).to_string();
-        let (status, _, answer) = self.request("POST", "/v1/events", user_agent, &body);
-        assert_eq!(status, 200, "{answer}");
-        assert_eq!(answer["accepted"].as_u64(), Some(events.len() as u64), "{answer}");
-    }
+fn kpis(server: &Server) -> (u16, HashMap<String, String>, Value) {
+    request(server, "GET", "/v1/kpis", None, "")
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.data);
-    }
+fn post(server: &Server, user_agent: Option<&str>, events: &[Value]) {
+    let body = json!({"schema_version": 1, "sent_at": now(), "events": events}).to_string();
+    let (status, _, answer) = request(server, "POST", "/v1/events", user_agent, &body);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accepted"].as_u64(), Some(events.len() as u64), "{answer}");
 }
 
 fn now() -> String {
@@ -105,7 +55,7 @@ fn event(id: u64, kind: &str, session: &str, properties: Value) -> Value {
 #[test]
 fn the_figures_follow_the_posted_events_and_leave_bots_out() {
     let server = Server::start("figures");
-    let (status, headers, empty) = server.kpis();
+    let (status, headers, empty) = kpis(&server);
     assert_eq!(status, 200, "{empty}");
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "no-store");
@@ -119,7 +69,8 @@ fn the_figures_follow_the_posted_events_and_leave_bots_out() {
         {"sku": "tents-002", "quantity": 1, "price": 249.0, "name": "Ridge Tent"},
         {"sku": "socks-001", "quantity": 3, "price": 12.5}
     ]);
-    server.post(
+    post(
+        &server,
         Some(DESKTOP_UA),
         &[
             event(1, "product_view", "s1", json!({"sku": "tents-002", "name": "Ridge Tent", "price": 249.0})),
@@ -142,12 +93,13 @@ fn the_figures_follow_the_posted_events_and_leave_bots_out() {
         ],
     );
     // A crawler's: the ingest flags it as a bot, it counts nowhere.
-    server.post(
+    post(
+        &server,
         Some(GOOGLEBOT),
         &[event(8, "purchase", "s3", json!({"order_id": "o-2", "revenue": 999.0, "currency": "EUR", "items": items}))],
     );
 
-    let (status, headers, kpis) = server.kpis();
+    let (status, headers, kpis) = kpis(&server);
     assert_eq!(status, 200, "{kpis}");
     assert_eq!(headers["cache-control"], "no-store");
     assert_eq!(kpis["bots_excluded"], true);
@@ -178,10 +130,10 @@ fn the_figures_follow_the_posted_events_and_leave_bots_out() {
 #[test]
 fn an_unreadable_log_is_a_503_with_a_reason() {
     let server = Server::start("unreadable");
-    assert_eq!(server.kpis().0, 200);
+    assert_eq!(kpis(&server).0, 200);
     // The log's file disappears under the running server: a new read-only connection cannot open it.
     std::fs::remove_file(server.data.join("events.sqlite3")).unwrap();
-    let (status, headers, error) = server.kpis();
+    let (status, headers, error) = kpis(&server);
     assert_eq!(status, 503, "{error}");
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["cache-control"], "no-store");
