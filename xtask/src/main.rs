@@ -316,8 +316,37 @@ impl Workspace {
             }
         };
         cmd.args(serve_args).current_dir(&self.root);
+        // A first run (no event log yet) gets simulated shoppers, so the first visit shows
+        // recommendations with neighbours and a dashboard with figures.
+        let fresh =
+            !serve_args.iter().any(|a| a == "--data") && !self.root.join(".shopstream/data/events.sqlite3").exists();
         eprintln!("xtask: starting the local stack; stop it with Ctrl-C");
-        run(&mut cmd)
+        let mut server = cmd.stdout(Stdio::piped()).spawn().context("cannot start shopstream")?;
+        let mut lines = BufReader::new(server.stdout.take().context("no stdout")?).lines();
+        if let Some(Ok(line)) = lines.next() {
+            println!("{line}");
+            let url = line.split_whitespace().find(|w| w.starts_with("http://")).map(str::to_owned);
+            if let (true, Some(url)) = (fresh, url) {
+                let seeded = Command::new("node")
+                    .arg(self.root.join("scripts/demo-traffic.mjs"))
+                    .arg(&url)
+                    .status()
+                    .map(|s| s.success())
+                    .unwrap_or(false);
+                if !seeded {
+                    eprintln!("xtask: warning: no simulated shoppers; the shop starts with no history");
+                }
+            }
+        }
+        // Keep echoing what the server prints until it stops.
+        for line in lines.map_while(Result::ok) {
+            println!("{line}");
+        }
+        let status = server.wait()?;
+        if !status.success() {
+            bail!("shopstream serve exited with {status}");
+        }
+        Ok(())
     }
 
     /// Starts moto on a free port (stopped when the returned guard drops, or with this process on
