@@ -1,16 +1,17 @@
 //! The `shopstream` command line as a contract: flags and defaults, clear errors, and durability
 //! across `kill -9`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use event_schema::Timestamp;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopstream");
+mod support;
+
+use support::BIN;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shopstream-cli-{name}-{}", std::process::id()));
@@ -27,42 +28,21 @@ fn stderr(o: &Output) -> String {
 }
 
 /// Starts `serve` on a free port; returns the child and its address once it listens.
-fn serve(data: &PathBuf) -> (Child, String) {
-    serve_with(data, &[])
+fn serve(data: &Path) -> (Child, String) {
+    support::serve(data, &[])
 }
 
-fn serve_with(data: &PathBuf, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(["--site", "/nonexistent"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect(&line).to_string();
-    (child, addr)
-}
-
-/// A minimal HTTP/1.1 exchange (no client crate needed): returns (status, body).
+/// (status, body) of one request.
 fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
-    request_with(addr, method, path, "", body)
+    request_with(addr, method, path, &[], body)
 }
 
-/// As [`request`], with extra header lines (each ending in `\r\n`).
-fn request_with(addr: &str, method: &str, path: &str, headers: &str, body: &[u8]) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{headers}Connection: close\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
-    (status, body)
+/// As [`request`], with extra headers.
+fn request_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut all = vec![("Content-Type", "application/json")];
+    all.extend_from_slice(headers);
+    let (status, _, body) = support::http(addr, method, path, &all, body);
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 fn now() -> String {
@@ -214,7 +194,8 @@ fn the_curl_example_posts_a_batch_that_is_accepted_whole() {
 #[test]
 fn write_keys_and_allowed_origins_guard_the_ingest() {
     let data = temp_dir("keys");
-    let (mut child, addr) = serve_with(&data, &["--write-key", "wk_local", "--allowed-origin", "https://shop.example"]);
+    let (mut child, addr) =
+        support::serve(&data, &["--write-key", "wk_local", "--allowed-origin", "https://shop.example"]);
     let batch = |i: u32| json!({"schema_version": 1, "sent_at": now(), "events": [event(i, "page_view", json!({}))]});
     let body = |i: u32| serde_json::to_vec(&batch(i)).unwrap();
     let (status, answer) = request(&addr, "POST", "/v1/events", &body(1));
@@ -222,11 +203,11 @@ fn write_keys_and_allowed_origins_guard_the_ingest() {
     assert!(answer.contains("write key is required"), "{answer}");
     assert_eq!(request(&addr, "POST", "/v1/events?write_key=other", &body(2)).0, 403);
     assert_eq!(request(&addr, "POST", "/v1/events?write_key=wk_local", &body(3)).0, 200);
-    assert_eq!(request_with(&addr, "POST", "/v1/events", "X-Write-Key: wk_local\r\n", &body(4)).0, 200);
-    let shop = "X-Write-Key: wk_local\r\nOrigin: https://shop.example\r\n";
-    assert_eq!(request_with(&addr, "POST", "/v1/events", shop, &body(5)).0, 200);
-    let evil = "X-Write-Key: wk_local\r\nOrigin: https://evil.example\r\n";
-    assert_eq!(request_with(&addr, "POST", "/v1/events", evil, &body(6)).0, 403);
+    assert_eq!(request_with(&addr, "POST", "/v1/events", &[("X-Write-Key", "wk_local")], &body(4)).0, 200);
+    let shop = [("X-Write-Key", "wk_local"), ("Origin", "https://shop.example")];
+    assert_eq!(request_with(&addr, "POST", "/v1/events", &shop, &body(5)).0, 200);
+    let evil = [("X-Write-Key", "wk_local"), ("Origin", "https://evil.example")];
+    assert_eq!(request_with(&addr, "POST", "/v1/events", &evil, &body(6)).0, 403);
     child.kill().unwrap();
     child.wait().unwrap();
     let out = shopstream(&["events", "--data", data.to_str().unwrap()]);

@@ -1,10 +1,8 @@
 //! The local server's processor and recommendations API, end to end over HTTP: clicks change what
 //! the API answers, and the processor resumes after `kill -9` without losing or double-counting.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use event_schema::Timestamp;
@@ -13,7 +11,7 @@ use personalize::StateStore;
 use serde_json::{json, Value};
 use sqlite_store::SqliteStateStore;
 
-const BIN: &str = env!("CARGO_BIN_EXE_shopstream");
+mod support;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("shopstream-recs-{name}-{}", std::process::id()));
@@ -22,30 +20,13 @@ fn temp_dir(name: &str) -> PathBuf {
 }
 
 fn serve(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(["--site", "/nonexistent"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.split("http://").nth(1).and_then(|s| s.split('/').next()).expect(&line).to_string();
-    (child, addr)
+    support::serve(data, &[])
 }
 
+/// (status, JSON body or `null`) of one request.
 fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()).unwrap();
-    s.write_all(body).unwrap();
-    let mut response = String::new();
-    s.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+    let (status, _, body) = support::http(addr, method, path, &[("Content-Type", "application/json")], body);
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
 fn now() -> String {
