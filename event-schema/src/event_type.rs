@@ -11,13 +11,14 @@ pub enum EventType {
     Purchase,
     RecommendationImpression,
     RecommendationClick,
+    InventorySnapshot,
     Identify,
     Custom,
 }
 
 impl EventType {
     /// All types, in documentation order.
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::PageView,
         EventType::ProductListView,
         EventType::ProductView,
@@ -28,6 +29,7 @@ impl EventType {
         EventType::Purchase,
         EventType::RecommendationImpression,
         EventType::RecommendationClick,
+        EventType::InventorySnapshot,
         EventType::Identify,
         EventType::Custom,
     ];
@@ -45,6 +47,7 @@ impl EventType {
             EventType::Purchase => "purchase",
             EventType::RecommendationImpression => "recommendation_impression",
             EventType::RecommendationClick => "recommendation_click",
+            EventType::InventorySnapshot => "inventory_snapshot",
             EventType::Identify => "identify",
             EventType::Custom => "custom",
         }

@@ -16,7 +16,7 @@ pub const MAX_URL_BYTES: usize = 2048;
 /// Object keys in free-form properties (`custom`, `identify` traits) (UTF-8 bytes).
 pub const MAX_KEY_BYTES: usize = 128;
 
-/// Line items in one `purchase` or `checkout_started`.
+/// Line items in one `purchase` or `checkout_started`, and stock counts in one `inventory_snapshot`.
 pub const MAX_LINE_ITEMS: usize = 200;
 /// Products in one `product_list_view`, SKUs in one `recommendation_impression`, and elements of
 /// any array inside free-form properties.
@@ -29,6 +29,8 @@ pub const MAX_PROPERTY_DEPTH: usize = 5;
 /// Smallest and largest `quantity` of a product or line item.
 pub const MIN_QUANTITY: u64 = 1;
 pub const MAX_QUANTITY: u64 = 10_000;
+/// Largest `on_hand` and `reorder_point` of a stock count in an `inventory_snapshot` (0 is allowed).
+pub const MAX_STOCK_UNITS: u64 = 1_000_000;
 
 /// How far `occurred_at` may lie before the receive time (30 days, in ms).
 pub const MAX_EVENT_AGE_MS: i64 = 30 * 24 * 60 * 60 * 1000;

@@ -52,6 +52,7 @@ pub enum EventBody {
     Purchase(Purchase),
     RecommendationImpression(RecommendationImpression),
     RecommendationClick(RecommendationClick),
+    InventorySnapshot(InventorySnapshot),
     Identify(Identify),
     Custom(Custom),
 }
@@ -69,6 +70,7 @@ impl EventBody {
             EventBody::Purchase(_) => EventType::Purchase,
             EventBody::RecommendationImpression(_) => EventType::RecommendationImpression,
             EventBody::RecommendationClick(_) => EventType::RecommendationClick,
+            EventBody::InventorySnapshot(_) => EventType::InventorySnapshot,
             EventBody::Identify(_) => EventType::Identify,
             EventBody::Custom(_) => EventType::Custom,
         }
@@ -308,6 +310,25 @@ skip_none! {
         pub placement: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         pub strategy: Option<String>,
+    }
+}
+
+skip_none! {
+    /// `inventory_snapshot`: units on hand per SKU at one store at `occurred_at`, sent by the store's
+    /// systems.
+    pub struct InventorySnapshot {
+        pub store_id: String,
+        pub items: Vec<StockCount>,
+    }
+}
+
+skip_none! {
+    /// One SKU's count: `items[]` of `inventory_snapshot`.
+    pub struct StockCount {
+        pub sku: String,
+        pub on_hand: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reorder_point: Option<u64>,
     }
 }
 

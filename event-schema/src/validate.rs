@@ -392,6 +392,11 @@ fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> 
                 sku: sku?,
             })
         }
+        EventType::InventorySnapshot => {
+            let store_id = req(cx, p, "store_id", id);
+            let items = req(cx, p, "items", |cx, v| list(cx, v, MAX_LINE_ITEMS, 1, stock_count));
+            EventBody::InventorySnapshot(InventorySnapshot { store_id: store_id?, items: items? })
+        }
         EventType::Identify => EventBody::Identify(Identify {
             traits: opt(cx, p, "traits", |cx, v| free_object(cx, v, 1)).unwrap_or_default(),
         }),
@@ -444,6 +449,13 @@ fn line_item(cx: &mut Cx, v: &Value) -> Option<LineItem> {
         quantity: quantity?,
         price: price?,
     })
+}
+
+fn stock_count(cx: &mut Cx, v: &Value) -> Option<StockCount> {
+    let o = object(cx, v)?;
+    let sku = req(cx, o, "sku", id);
+    let on_hand = req(cx, o, "on_hand", stock_units);
+    Some(StockCount { reorder_point: opt(cx, o, "reorder_point", stock_units), sku: sku?, on_hand: on_hand? })
 }
 
 fn context(cx: &mut Cx, v: &Value) -> Option<Context> {
@@ -626,6 +638,11 @@ fn quantity(cx: &mut Cx, v: &Value) -> Option<u64> {
     integer_in(cx, v, MIN_QUANTITY, MAX_QUANTITY)
 }
 
+/// Units on hand and reorder points of an `inventory_snapshot` (a whole float such as 12.0 counts).
+fn stock_units(cx: &mut Cx, v: &Value) -> Option<u64> {
+    integer_in(cx, v, 0, MAX_STOCK_UNITS)
+}
+
 fn count(cx: &mut Cx, v: &Value) -> Option<u64> {
     integer_in(cx, v, 0, u64::from(u32::MAX))
 }
@@ -792,5 +809,152 @@ mod tests {
         assert_eq!(check_finite(&mut cx, 1.5), Some(1.5));
         assert_eq!(cx.errors.len(), 2);
         assert!(cx.errors.iter().all(|e| e.problem == Problem::NotFinite && e.path == "properties.price"));
+    }
+
+    fn inventory_snapshot(properties: Value) -> Value {
+        serde_json::json!({
+            "event_id": "019ab2c4-7e10-7000-8000-000000000001", "type": "inventory_snapshot",
+            "occurred_at": "2026-11-22T10:00:00Z", "anonymous_id": "store-s001", "session_id": "pos-1",
+            "properties": properties
+        })
+    }
+
+    fn validate_snapshot(properties: Value) -> Result<Event, Vec<FieldError>> {
+        let opts = ValidationOptions::at(Timestamp::parse_rfc3339("2026-11-22T10:00:05Z").unwrap());
+        validate_event(&inventory_snapshot(properties), &opts)
+    }
+
+    /// The (path, code) of every error, or an empty list when accepted.
+    fn snapshot_errors(properties: Value) -> Vec<(String, &'static str)> {
+        match validate_snapshot(properties) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| (e.path, e.problem.code())).collect(),
+        }
+    }
+
+    fn errs(list: &[(&str, &'static str)]) -> Vec<(String, &'static str)> {
+        list.iter().map(|(p, c)| (String::from(*p), *c)).collect()
+    }
+
+    #[test]
+    fn inventory_snapshot_is_accepted_and_typed() {
+        let event = validate_snapshot(serde_json::json!({
+            "store_id": "s001",
+            "items": [
+                {"sku": "tents-004", "on_hand": 12, "reorder_point": 5},
+                {"sku": "shoes-001", "on_hand": 0, "reorder_point": null, "note": "ignored"},
+                {"sku": "bags-002", "on_hand": 7.0, "reorder_point": 3.0}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(event.event_type(), EventType::InventorySnapshot);
+        let expected = InventorySnapshot {
+            store_id: "s001".into(),
+            items: alloc::vec![
+                StockCount { sku: "tents-004".into(), on_hand: 12, reorder_point: Some(5) },
+                StockCount { sku: "shoes-001".into(), on_hand: 0, reorder_point: None },
+                StockCount { sku: "bags-002".into(), on_hand: 7, reorder_point: Some(3) },
+            ],
+        };
+        assert_eq!(event.body, EventBody::InventorySnapshot(expected));
+        // The canonical form: integers, no null optionals, unknown fields dropped.
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(wire["type"], "inventory_snapshot");
+        assert_eq!(
+            wire["properties"],
+            serde_json::json!({"store_id": "s001", "items": [
+                {"sku": "tents-004", "on_hand": 12, "reorder_point": 5},
+                {"sku": "shoes-001", "on_hand": 0},
+                {"sku": "bags-002", "on_hand": 7, "reorder_point": 3}
+            ]})
+        );
+    }
+
+    #[test]
+    fn inventory_snapshot_stock_units_at_their_edges() {
+        let units = |on_hand: Value, reorder_point: Value| {
+            snapshot_errors(serde_json::json!({
+                "store_id": "s001", "items": [{"sku": "s", "on_hand": on_hand, "reorder_point": reorder_point}]
+            }))
+        };
+        assert_eq!(units(0.into(), 0.into()), errs(&[]));
+        assert_eq!(units(MAX_STOCK_UNITS.into(), MAX_STOCK_UNITS.into()), errs(&[]));
+        assert_eq!(units(12.0.into(), 5.0.into()), errs(&[]), "whole floats count, as for quantity");
+        assert_eq!(
+            units((MAX_STOCK_UNITS + 1).into(), 5.into()),
+            errs(&[("properties.items[0].on_hand", "out_of_range")])
+        );
+        assert_eq!(units((-1).into(), 5.into()), errs(&[("properties.items[0].on_hand", "out_of_range")]));
+        assert_eq!(units(1.5.into(), 5.into()), errs(&[("properties.items[0].on_hand", "out_of_range")]));
+        assert_eq!(units("12".into(), 5.into()), errs(&[("properties.items[0].on_hand", "wrong_type")]));
+        assert_eq!(
+            units(1.into(), (MAX_STOCK_UNITS + 1).into()),
+            errs(&[("properties.items[0].reorder_point", "out_of_range")])
+        );
+        assert_eq!(units(1.into(), (-5).into()), errs(&[("properties.items[0].reorder_point", "out_of_range")]));
+        assert_eq!(units(1.into(), 0.5.into()), errs(&[("properties.items[0].reorder_point", "out_of_range")]));
+    }
+
+    #[test]
+    fn inventory_snapshot_requires_a_store_and_its_items() {
+        let item = serde_json::json!({"sku": "s", "on_hand": 1});
+        let snapshot =
+            |store_id: Value, items: Value| snapshot_errors(serde_json::json!({"store_id": store_id, "items": items}));
+        assert_eq!(
+            snapshot_errors(serde_json::json!({})),
+            errs(&[("properties.store_id", "missing"), ("properties.items", "missing")])
+        );
+        // `properties` null (as absent): the same two errors.
+        assert_eq!(
+            snapshot_errors(Value::Null),
+            errs(&[("properties.store_id", "missing"), ("properties.items", "missing")])
+        );
+        assert_eq!(snapshot(Value::Null, serde_json::json!([item])), errs(&[("properties.store_id", "missing")]));
+        assert_eq!(snapshot(" ".into(), serde_json::json!([item])), errs(&[("properties.store_id", "empty")]));
+        assert_eq!(snapshot(7.into(), serde_json::json!([item])), errs(&[("properties.store_id", "wrong_type")]));
+        assert_eq!(snapshot("i".repeat(MAX_ID_BYTES).into(), serde_json::json!([item])), errs(&[]));
+        assert_eq!(
+            snapshot("i".repeat(MAX_ID_BYTES + 1).into(), serde_json::json!([item])),
+            errs(&[("properties.store_id", "too_long")])
+        );
+        assert_eq!(snapshot("s001".into(), serde_json::json!([])), errs(&[("properties.items", "too_few")]));
+        assert_eq!(
+            snapshot("s001".into(), serde_json::json!({"sku": "s"})),
+            errs(&[("properties.items", "wrong_type")])
+        );
+        assert_eq!(snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_LINE_ITEMS])), errs(&[]));
+        assert_eq!(
+            snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_LINE_ITEMS + 1])),
+            errs(&[("properties.items", "too_many")])
+        );
+    }
+
+    #[test]
+    fn inventory_snapshot_reports_every_bad_item_by_path() {
+        let errors = snapshot_errors(serde_json::json!({
+            "store_id": "s001",
+            "items": [
+                {"sku": "ok", "on_hand": 3},
+                "tents-004",
+                {"on_hand": 1},
+                {"sku": "", "reorder_point": 2},
+                {"sku": "i".repeat(MAX_ID_BYTES + 1), "on_hand": -2}
+            ]
+        }));
+        assert_eq!(
+            errors,
+            errs(&[
+                ("properties.items[1]", "wrong_type"),
+                ("properties.items[2].sku", "missing"),
+                ("properties.items[3].sku", "empty"),
+                ("properties.items[3].on_hand", "missing"),
+                ("properties.items[4].sku", "too_long"),
+                ("properties.items[4].on_hand", "out_of_range"),
+            ])
+        );
+        // Every error has a reason for people beside its code.
+        let err = validate_snapshot(serde_json::json!({"store_id": "s001", "items": [{"sku": "s", "on_hand": -1}]}))
+            .unwrap_err();
+        assert_eq!(err[0].problem.to_string(), format!("must be an integer from 0 to {MAX_STOCK_UNITS}"));
     }
 }

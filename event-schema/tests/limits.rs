@@ -145,6 +145,11 @@ fn array_lengths() {
     };
     assert_eq!(problem(purchase(MAX_LINE_ITEMS)), None);
     assert_eq!(problem(purchase(MAX_LINE_ITEMS + 1)), at("properties.items", "too_many"));
+    let count = json!({"sku": "s", "on_hand": 1});
+    let snapshot =
+        |n: usize| event(1, "inventory_snapshot", json!({"store_id": "s001", "items": vec![count.clone(); n]}));
+    assert_eq!(problem(snapshot(MAX_LINE_ITEMS)), None);
+    assert_eq!(problem(snapshot(MAX_LINE_ITEMS + 1)), at("properties.items", "too_many"));
     let skus =
         |n: usize| event(1, "recommendation_impression", json!({"recommendation_id": "r", "skus": vec!["s"; n]}));
     assert_eq!(problem(skus(MAX_ARRAY_LEN)), None);
@@ -194,6 +199,22 @@ fn quantities() {
     assert_eq!(problem(q(json!(MIN_QUANTITY - 1))), at("properties.quantity", "out_of_range"));
     assert_eq!(problem(q(json!(MAX_QUANTITY + 1))), at("properties.quantity", "out_of_range"));
     assert_eq!(problem(q(json!(-1))), at("properties.quantity", "out_of_range"));
+}
+
+#[test]
+fn stock_units() {
+    let count = |on_hand: Value, reorder_point: Value| {
+        let item = json!({"sku": "s", "on_hand": on_hand, "reorder_point": reorder_point});
+        event(1, "inventory_snapshot", json!({"store_id": "s001", "items": [item]}))
+    };
+    assert_eq!(problem(count(json!(0), json!(0))), None);
+    assert_eq!(problem(count(json!(MAX_STOCK_UNITS), json!(MAX_STOCK_UNITS))), None);
+    assert_eq!(problem(count(json!(MAX_STOCK_UNITS + 1), json!(0))), at("properties.items[0].on_hand", "out_of_range"));
+    assert_eq!(problem(count(json!(-1), json!(0))), at("properties.items[0].on_hand", "out_of_range"));
+    assert_eq!(
+        problem(count(json!(0), json!(MAX_STOCK_UNITS + 1))),
+        at("properties.items[0].reorder_point", "out_of_range")
+    );
 }
 
 #[test]

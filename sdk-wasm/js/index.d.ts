@@ -48,7 +48,7 @@ export interface TrackerError {
 export type EventType =
   | "page_view" | "product_list_view" | "product_view" | "search" | "add_to_cart"
   | "remove_from_cart" | "checkout_started" | "purchase" | "recommendation_impression"
-  | "recommendation_click" | "identify" | "custom";
+  | "recommendation_click" | "inventory_snapshot" | "identify" | "custom";
 
 export interface Product {
   sku: string;
@@ -62,6 +62,10 @@ export interface Order {
   shipping?: number; tax?: number; discount?: number; coupon?: string; affiliation?: string; store_id?: string;
 }
 export interface Checkout { checkout_id?: string; order_id?: string; revenue?: number; currency?: string; items?: LineItem[] }
+/** One SKU's count in an `inventory_snapshot`: whole units, 0..=1000000 (`reorder_point` too). */
+export interface StockCount { sku: string; on_hand: number; reorder_point?: number }
+/** `inventory_snapshot` properties (sent by a store's systems): units on hand per SKU at one store, 1..=200 items. */
+export interface InventorySnapshot { store_id: string; items: StockCount[] }
 
 /** Loads and configures the tracker. Rejects with a clear message on invalid options. */
 export function init(options: InitOptions): Promise<void>;
