@@ -4,6 +4,7 @@
 //!
 //! No I/O here, no AWS, no HTTP, no environment variables.
 
+pub mod inventory;
 pub mod model;
 pub mod process;
 pub mod recommend;
@@ -12,6 +13,9 @@ pub mod store;
 #[cfg(feature = "contract")]
 pub mod contract;
 
+pub use inventory::{
+    AlertError, AlertSink, MemoryAlertSink, NoStartingStock, StartingStock, Stock, StockAlert, ONLINE_STORE_ID,
+};
 pub use process::{decode, InputRecord, Outcome, ProcEvent, Processor};
 pub use recommend::{BadParameter, Placement, RecRequest, Recommendations, Recommender, Strategy};
 pub use store::{Commit, MemoryStore, StateStore, StoreError};
