@@ -16,8 +16,11 @@ pub const MAX_URL_BYTES: usize = 2048;
 /// Object keys in free-form properties (`custom`, `identify` traits) (UTF-8 bytes).
 pub const MAX_KEY_BYTES: usize = 128;
 
-/// Line items in one `purchase` or `checkout_started`, and stock counts in one `inventory_snapshot`.
+/// Line items in one `purchase` or `checkout_started`.
 pub const MAX_LINE_ITEMS: usize = 200;
+/// Stock counts in one `inventory_snapshot`: a store sends a full count as several events. 50 keeps
+/// one snapshot's stock updates within one state-store transaction (DynamoDB: 100 actions).
+pub const MAX_STOCK_COUNTS: usize = 50;
 /// Products in one `product_list_view`, SKUs in one `recommendation_impression`, and elements of
 /// any array inside free-form properties.
 pub const MAX_ARRAY_LEN: usize = 100;

@@ -394,7 +394,7 @@ fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> 
         }
         EventType::InventorySnapshot => {
             let store_id = req(cx, p, "store_id", id);
-            let items = req(cx, p, "items", |cx, v| list(cx, v, MAX_LINE_ITEMS, 1, stock_count));
+            let items = req(cx, p, "items", |cx, v| list(cx, v, MAX_STOCK_COUNTS, 1, stock_count));
             EventBody::InventorySnapshot(InventorySnapshot { store_id: store_id?, items: items? })
         }
         EventType::Identify => EventBody::Identify(Identify {
@@ -922,9 +922,9 @@ mod tests {
             snapshot("s001".into(), serde_json::json!({"sku": "s"})),
             errs(&[("properties.items", "wrong_type")])
         );
-        assert_eq!(snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_LINE_ITEMS])), errs(&[]));
+        assert_eq!(snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_STOCK_COUNTS])), errs(&[]));
         assert_eq!(
-            snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_LINE_ITEMS + 1])),
+            snapshot("s001".into(), serde_json::json!(alloc::vec![item.clone(); MAX_STOCK_COUNTS + 1])),
             errs(&[("properties.items", "too_many")])
         );
     }

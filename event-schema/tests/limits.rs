@@ -148,8 +148,8 @@ fn array_lengths() {
     let count = json!({"sku": "s", "on_hand": 1});
     let snapshot =
         |n: usize| event(1, "inventory_snapshot", json!({"store_id": "s001", "items": vec![count.clone(); n]}));
-    assert_eq!(problem(snapshot(MAX_LINE_ITEMS)), None);
-    assert_eq!(problem(snapshot(MAX_LINE_ITEMS + 1)), at("properties.items", "too_many"));
+    assert_eq!(problem(snapshot(MAX_STOCK_COUNTS)), None);
+    assert_eq!(problem(snapshot(MAX_STOCK_COUNTS + 1)), at("properties.items", "too_many"));
     let skus =
         |n: usize| event(1, "recommendation_impression", json!({"recommendation_id": "r", "skus": vec!["s"; n]}));
     assert_eq!(problem(skus(MAX_ARRAY_LEN)), None);

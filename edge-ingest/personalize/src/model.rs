@@ -75,10 +75,15 @@ pub enum Key {
     Item(String),
     TrendingAll,
     TrendingCategory(String),
+    /// One SKU's stock in one store.
+    Stock {
+        store: String,
+        sku: String,
+    },
 }
 
 impl Key {
-    /// The key as stored (`p#a:..`, `p#u:..`, `i#..`, `t#all`, `t#c:..`).
+    /// The key as stored (`p#a:..`, `p#u:..`, `i#..`, `t#all`, `t#c:..`, `s#<store's length>:<store>:<sku>`).
     pub fn to_storage(&self) -> String {
         match self {
             Key::Anonymous(id) => format!("p#a:{id}"),
@@ -86,6 +91,7 @@ impl Key {
             Key::Item(sku) => format!("i#{sku}"),
             Key::TrendingAll => "t#all".into(),
             Key::TrendingCategory(c) => format!("t#c:{c}"),
+            Key::Stock { store, sku } => format!("s#{}:{store}:{sku}", store.len()),
         }
     }
 
@@ -96,6 +102,12 @@ impl Key {
             Some(Key::User(id.into()))
         } else if let Some(sku) = s.strip_prefix("i#") {
             Some(Key::Item(sku.into()))
+        } else if let Some(rest) = s.strip_prefix("s#") {
+            let (len, rest) = rest.split_once(':')?;
+            let len: usize = len.parse().ok()?;
+            let store = rest.get(..len)?;
+            let sku = rest.get(len..)?.strip_prefix(':')?;
+            Some(Key::Stock { store: store.into(), sku: sku.into() })
         } else if s == "t#all" {
             Some(Key::TrendingAll)
         } else {
@@ -400,6 +412,7 @@ pub enum Value {
     Profile(Profile),
     Item(Box<Item>),
     Trending(Trending),
+    Stock(crate::inventory::Stock),
 }
 
 /// A record and the version it was read at (0: it did not exist).
@@ -433,6 +446,8 @@ mod tests {
             Key::Item("SKU#1".into()),
             Key::TrendingAll,
             Key::TrendingCategory("shoes".into()),
+            Key::Stock { store: "s:1".into(), sku: "a:b".into() },
+            Key::Stock { store: String::new(), sku: "x".into() },
         ] {
             assert_eq!(Key::from_storage(&key.to_storage()), Some(key));
         }

@@ -16,8 +16,14 @@ use event_schema::Timestamp;
 use ingest_domain::{RejectedEventSink, RejectedRecord};
 use serde_json::Value as Json;
 
+use crate::inventory::{AlertSink, StartingStock, Stock, StockAlert, ONLINE_STORE_ID};
 use crate::model::*;
 use crate::store::{Commit, StateStore, StoreError};
+
+/// Distinct SKUs of one purchase whose stock the processor takes off (the others are logged and
+/// left to the lake, whose SQL counts every line): with the recommendation updates, one event's
+/// writes stay within one state-store transaction (DynamoDB: 100 actions).
+pub const MAX_STOCK_LINES_PER_EVENT: usize = 15;
 
 /// Times a group is reloaded and redone after a conflicting write before the batch gives up there.
 pub const MAX_CONFLICT_RETRIES: u32 = 5;
@@ -85,6 +91,8 @@ pub struct Outcome {
     pub conflicts: usize,
     /// Groups split because their commit was over the store's size limit.
     pub splits: usize,
+    /// Low-stock alerts published.
+    pub alerts: usize,
     /// The index of the first record whose effect is not committed (the store failed): the caller
     /// retries from there (Kinesis: `batchItemFailures`). `None`: the whole batch is done.
     pub failed_from: Option<usize>,
@@ -96,11 +104,27 @@ pub struct Processor {
     store: Arc<dyn StateStore>,
     tuning: Tuning,
     rejected: Option<Arc<dyn RejectedEventSink>>,
+    inventory: Option<Inventory>,
+}
+
+/// Stock keeping: where stock starts and where alerts go.
+#[derive(Clone)]
+struct Inventory {
+    alerts: Arc<dyn AlertSink>,
+    starting: Arc<dyn StartingStock>,
 }
 
 impl Processor {
     pub fn new(store: Arc<dyn StateStore>) -> Self {
-        Processor { store, tuning: Tuning::default(), rejected: None }
+        Processor { store, tuning: Tuning::default(), rejected: None, inventory: None }
+    }
+
+    /// Keeps stock per SKU and store (purchases take it off, `inventory_snapshot` sets it, from
+    /// `starting` before any count) and publishes a low-stock alert to `alerts` once per crossing
+    /// of the reorder point. Without it, stock is not kept.
+    pub fn with_alerts(mut self, alerts: Arc<dyn AlertSink>, starting: Arc<dyn StartingStock>) -> Self {
+        self.inventory = Some(Inventory { alerts, starting });
+        self
     }
 
     pub fn with_tuning(mut self, tuning: Tuning) -> Self {
@@ -123,7 +147,7 @@ impl Processor {
         for (index, record) in records.iter().enumerate() {
             match decode(&record.data) {
                 Ok(e) if !seen.insert(e.event_id.clone()) => outcome.duplicates += 1,
-                Ok(e) if e.bot || !has_effect(&e) => outcome.ignored += 1,
+                Ok(e) if e.bot || !has_effect(&e, self.inventory.is_some()) => outcome.ignored += 1,
                 Ok(e) => events.push((index, e)),
                 Err(errors) => {
                     tracing::warn!(record = %record.id, errors = ?errors, "undecodable record sent to the bad-events sink");
@@ -140,7 +164,13 @@ impl Processor {
                 tracing::error!(error = %e, records = bad.len(), "bad-events sink failed; the records are only in this log");
             }
         }
-        let mut work = Work { store: self.store.as_ref(), tuning: self.tuning, cache: HashMap::new() };
+        let mut work = Work {
+            store: self.store.as_ref(),
+            tuning: self.tuning,
+            cache: HashMap::new(),
+            inventory: self.inventory.clone(),
+            alerts: Vec::new(),
+        };
         let last_position = checkpoint.map(|(c, p)| (c.to_string(), p));
         if let Err((failed_from, e)) = work.run(&events, last_position, &mut outcome).await {
             tracing::error!(error = %e, failed_from, "state store failed; the batch is retried from this record");
@@ -155,11 +185,64 @@ fn now_ms() -> i64 {
 }
 
 /// Whether the event can change state (others are only counted).
-fn has_effect(e: &ProcEvent) -> bool {
-    matches!(
-        e.body,
-        EventBody::ProductView(_) | EventBody::AddToCart(_) | EventBody::RemoveFromCart(_) | EventBody::Purchase(_)
-    ) || e.user_id.is_some()
+fn has_effect(e: &ProcEvent, inventory: bool) -> bool {
+    match e.body {
+        EventBody::InventorySnapshot(_) => inventory,
+        EventBody::ProductView(_) | EventBody::AddToCart(_) | EventBody::RemoveFromCart(_) | EventBody::Purchase(_) => {
+            true
+        }
+        _ => e.user_id.is_some(),
+    }
+}
+
+/// The stock an event changes: (store, sku, units sold) for a purchase's first
+/// [`MAX_STOCK_LINES_PER_EVENT`] distinct SKUs, (store, sku, count, reorder point) for a snapshot.
+enum StockChange {
+    Sold { store: String, sku: String, units: i64 },
+    Counted { store: String, sku: String, on_hand: i64, reorder_point: Option<i64> },
+}
+
+fn stock_changes(e: &ProcEvent) -> Vec<StockChange> {
+    match &e.body {
+        EventBody::Purchase(p) => {
+            let store = p.store_id.clone().unwrap_or_else(|| ONLINE_STORE_ID.to_string());
+            let mut out: Vec<StockChange> = Vec::new();
+            for line in &p.items {
+                let units = line.quantity as i64;
+                if let Some(StockChange::Sold { units: u, .. }) =
+                    out.iter_mut().find(|c| matches!(c, StockChange::Sold { sku, .. } if *sku == line.sku))
+                {
+                    *u += units;
+                } else if out.len() < MAX_STOCK_LINES_PER_EVENT {
+                    out.push(StockChange::Sold { store: store.clone(), sku: line.sku.clone(), units });
+                } else {
+                    tracing::warn!(event_id = %e.event_id, sku = %line.sku, "purchase line past the stock lines kept per event: stock not taken off");
+                }
+            }
+            out
+        }
+        EventBody::InventorySnapshot(s) => s
+            .items
+            .iter()
+            .map(|c| StockChange::Counted {
+                store: s.store_id.clone(),
+                sku: c.sku.clone(),
+                on_hand: c.on_hand as i64,
+                reorder_point: c.reorder_point.map(|r| r as i64),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl StockChange {
+    fn key(&self) -> Key {
+        match self {
+            StockChange::Sold { store, sku, .. } | StockChange::Counted { store, sku, .. } => {
+                Key::Stock { store: store.clone(), sku: sku.clone() }
+            }
+        }
+    }
 }
 
 /// The records a batch is working on: loaded once, changed in memory, committed per group.
@@ -168,6 +251,9 @@ struct Work<'a> {
     tuning: Tuning,
     /// Key → (version read, value). A missing key was loaded and is absent (version 0, default).
     cache: HashMap<Key, (u64, Value)>,
+    inventory: Option<Inventory>,
+    /// Alerts the group being applied raises (published before its commit).
+    alerts: Vec<StockAlert>,
 }
 
 impl Work<'_> {
@@ -209,8 +295,19 @@ impl Work<'_> {
             let mut attempt = 0;
             loop {
                 let mut changed = BTreeSet::new();
+                self.alerts.clear();
                 for (_, e) in group {
                     self.apply(e, &mut changed);
+                }
+                if let (Some(inv), false) = (&self.inventory, self.alerts.is_empty()) {
+                    // Before the commit: a failed publish leaves the group uncommitted, to be retried;
+                    // a crash after it sends the same alert ids again.
+                    if let Err(e) = inv.alerts.publish(&self.alerts).await {
+                        let first = group[0].0;
+                        self.reload(&keys).await.map_err(|err| (first, err))?;
+                        return Err((first, StoreError::unavailable("alert sink failed", e)));
+                    }
+                    outcome.alerts += self.alerts.len();
                 }
                 let now = group.iter().map(|(_, e)| e.at).max().unwrap_or(0);
                 // Norms as of now for every item this batch has loaded (popular ones mostly are).
@@ -331,7 +428,7 @@ impl Work<'_> {
         for k in missing {
             let entry = match found.remove(&k) {
                 Some(v) => (v.version, v.value),
-                None => (0, empty_value(&k)),
+                None => (0, self.empty_value(&k)),
             };
             self.cache.insert(k, entry);
         }
@@ -357,9 +454,27 @@ impl Work<'_> {
         }
     }
 
+    /// A record not stored yet: empty, or for stock what the store started with.
+    fn empty_value(&self, key: &Key) -> Value {
+        match (key, &self.inventory) {
+            (Key::Stock { store, sku }, Some(inv)) => {
+                let (on_hand, reorder_point) =
+                    inv.starting.starting(sku, store).map_or((0, None), |(s, r)| (s, Some(r)));
+                Value::Stock(Stock { on_hand, reorder_point, ..Stock::default() })
+            }
+            _ => empty_value(key),
+        }
+    }
+
     /// Every key `apply(e)` may write (a superset), with the current cache.
     fn keys_of(&self, e: &ProcEvent) -> Vec<Key> {
+        let stock: Vec<Key> =
+            if self.inventory.is_some() { stock_changes(e).iter().map(StockChange::key).collect() } else { Vec::new() };
+        if matches!(e.body, EventBody::InventorySnapshot(_)) {
+            return stock;
+        }
         let mut keys = profile_keys(e);
+        keys.extend(stock);
         let target = self.target(e);
         keys.push(target.clone());
         let mut skus: Vec<String> = event_products(e).into_iter().map(|p| p.0).collect();
@@ -429,6 +544,14 @@ impl Work<'_> {
 
     /// Folds one event into the cached records, noting which it changed.
     fn apply(&mut self, e: &ProcEvent, changed: &mut BTreeSet<Key>) {
+        if self.inventory.is_some() {
+            for change in stock_changes(e) {
+                self.apply_stock(e, change, changed);
+            }
+        }
+        if matches!(e.body, EventBody::InventorySnapshot(_)) {
+            return; // a store system's count: no shopper, no profile
+        }
         let target = self.target(e);
         // A verified shopper: their anonymous history joins them once.
         if let Some(user) = &e.user_id {
@@ -457,6 +580,30 @@ impl Work<'_> {
             }
             EventBody::Purchase(p) => self.purchase(&target, &p.items, t, changed),
             _ => {}
+        }
+    }
+
+    fn apply_stock(&mut self, e: &ProcEvent, change: StockChange, changed: &mut BTreeSet<Key>) {
+        let key = change.key();
+        changed.insert(key.clone());
+        let default = self.empty_value(&key);
+        let entry = self.cache.entry(key).or_insert((0, default));
+        if !matches!(entry.1, Value::Stock(_)) {
+            entry.1 = Value::Stock(Stock::default());
+        }
+        let Value::Stock(stock) = &mut entry.1 else { unreachable!() };
+        let (store, sku, crossed) = match change {
+            StockChange::Sold { store, sku, units } => {
+                let crossed = stock.sell(units, e.at);
+                (store, sku, crossed)
+            }
+            StockChange::Counted { store, sku, on_hand, reorder_point } => {
+                let crossed = stock.set(on_hand, reorder_point, e.at);
+                (store, sku, crossed)
+            }
+        };
+        if crossed {
+            self.alerts.push(StockAlert::low_stock(&sku, &store, stock, &e.event_id));
         }
     }
 
@@ -636,5 +783,6 @@ fn empty_value(key: &Key) -> Value {
         Key::Anonymous(_) | Key::User(_) => Value::Profile(Profile::default()),
         Key::Item(_) => Value::Item(Box::default()),
         Key::TrendingAll | Key::TrendingCategory(_) => Value::Trending(Trending::default()),
+        Key::Stock { .. } => Value::Stock(Stock::default()),
     }
 }
