@@ -23,6 +23,7 @@ const NOT_BUILT: &str = "<!doctype html><title>Shopstream</title><h1>Shopstream 
 
 mod catalog_http;
 mod kpis_http;
+pub mod lake_local;
 pub mod site_config;
 
 pub use site_config::SiteConfig;
@@ -40,6 +41,8 @@ pub struct LocalApp<'a> {
     pub site_config: SiteConfig,
     /// The built storefront.
     pub site_dir: &'a Path,
+    /// The low-stock alerts, for `GET /v1/alerts`.
+    pub alerts: Arc<lake_local::FileAlertLog>,
 }
 
 /// Ingest routes first (behind `access`), then `GET /v1/recommendations`, `GET /v1/kpis` and
@@ -53,6 +56,7 @@ pub fn local_app(app: LocalApp<'_>) -> Router {
         .merge(recs_http::router_with_verifier(app.recommender, app.verifier))
         .merge(catalog_http::router())
         .merge(kpis_http::router(app.log))
+        .merge(lake_local::alerts_router(app.alerts))
         .merge(site_config::router(app.site_config));
     let site_dir = app.site_dir;
     let index = site_dir.join("index.html");

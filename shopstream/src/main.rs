@@ -12,6 +12,7 @@ use ingest_domain::{Ingest, SystemClock, TokenVerifier};
 use ingest_http::{Access, Site};
 use personalize::recommend::ITEM_CACHE_TTL;
 use personalize::{Processor, Recommender, StateStore};
+use shopstream::lake_local::{CatalogStock, FileAlertLog};
 use shopstream::site_config::{AuthSettings, DemoAccount};
 use shopstream::{LocalApp, SiteConfig};
 use sqlite_store::{SqliteEventLog, SqliteStateStore};
@@ -60,6 +61,50 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
         data: PathBuf,
     },
+    /// The data lake in DIR/lake: raw events by day, the curated star schema in Parquet.
+    Lake {
+        #[command(subcommand)]
+        command: LakeCommand,
+    },
+    /// Run SQL on the lake (tables: events, fact_events, fact_sales, fact_inventory_snapshot,
+    /// dim_product, dim_store, dim_date), e.g. a query of examples/sql/.
+    Query {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
+        data: PathBuf,
+        /// How to print the result.
+        #[arg(long, value_enum, default_value = "table")]
+        format: QueryFormat,
+        /// A file with the SQL statement.
+        #[arg(long, value_name = "FILE", conflicts_with = "sql", required_unless_present = "sql")]
+        file: Option<PathBuf>,
+        /// The SQL statement.
+        sql: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum LakeCommand {
+    /// Bring the lake up to date: the event log's new events into raw/, then the curated layer
+    /// (only days whose raw files changed are rebuilt; running it twice changes nothing).
+    Build {
+        /// Data directory.
+        #[arg(long, value_name = "DIR", default_value = ".shopstream/data")]
+        data: PathBuf,
+    },
+    /// Print the Athena DDL of the same tables over a bucket (partition projection on `dt`).
+    Ddl {
+        /// Where the lake is, e.g. `s3://my-lake-bucket/` (raw/ and curated/ under it).
+        #[arg(long, value_name = "S3_URL")]
+        location: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum QueryFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 /// The storefront's sign-in settings and the verifier of the pool's tokens (both or neither).
@@ -147,7 +192,68 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Events { data } => print_rows(data, SqliteEventLog::read_after),
         Command::Rejected { data } => print_rows(data, SqliteEventLog::read_rejected_after),
+        Command::Lake { command: LakeCommand::Build { data } } => lake_build(data),
+        Command::Lake { command: LakeCommand::Ddl { location } } => {
+            anyhow::ensure!(location.starts_with("s3://"), "--location must be an s3:// URL");
+            let location = if location.ends_with('/') { location } else { format!("{location}/") };
+            print!("{}", lake::schema::athena_ddl(&location));
+            Ok(())
+        }
+        Command::Query { data, format, file, sql } => query(data, format, file, sql),
     }
+}
+
+fn lake_build(data: PathBuf) -> anyhow::Result<()> {
+    let lake = shopstream::lake_local::lake_of(&data);
+    if data.join(sqlite_store::DB_FILE).is_file() {
+        let log = SqliteEventLog::open_read_only(&data)?;
+        let copied = shopstream::lake_local::catch_up_raw(&log, &lake)?;
+        eprintln!("raw: {copied} new events from the event log");
+    }
+    let reference = lake::reference::Reference::load(&lake, &shopstream::lake_local::catalog_reference())?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let started = std::time::Instant::now();
+    let r = lake::curated::build(&lake, &reference, threads)?;
+    eprintln!(
+        "curated: {} days built, {} unchanged, {} removed; {} events, {} sales lines, {} stock counts; \
+         dropped {} repeated events, {} repeated orders, {} bad lines; {:.1} s",
+        r.days_built,
+        r.days_unchanged,
+        r.days_removed,
+        r.events,
+        r.sales_lines,
+        r.snapshot_rows,
+        r.duplicate_events,
+        r.duplicate_orders,
+        r.bad_lines,
+        started.elapsed().as_secs_f64()
+    );
+    println!("{}", serde_json::to_string(&r)?);
+    Ok(())
+}
+
+fn query(data: PathBuf, format: QueryFormat, file: Option<PathBuf>, sql: Option<String>) -> anyhow::Result<()> {
+    let sql = match (file, sql) {
+        (Some(f), _) => std::fs::read_to_string(&f).with_context(|| format!("cannot read {}", f.display()))?,
+        (None, Some(sql)) => sql,
+        (None, None) => anyhow::bail!("give SQL or --file"),
+    };
+    let format = match format {
+        QueryFormat::Table => lake::query::Format::Table,
+        QueryFormat::Csv => lake::query::Format::Csv,
+        QueryFormat::Json => lake::query::Format::Json,
+    };
+    let lake = shopstream::lake_local::lake_of(&data);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let q = lake::query::LakeQuery::open(&lake).await?;
+        if q.empty_tables.len() == lake::schema::Table::ALL.len() + 1 {
+            eprintln!("note: the lake in {} is empty; run `shopstream lake build` first", lake.root().display());
+        }
+        let batches = q.sql(&sql).await?;
+        print!("{}", lake::query::render(&batches, format)?);
+        anyhow::Ok(())
+    })
 }
 
 fn access(write_keys: Vec<String>, allowed_origins: Vec<String>) -> anyhow::Result<Access> {
@@ -186,7 +292,11 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
         SqliteStateStore::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?,
     );
     let recommender = Recommender::new(state.clone(), Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
-    let processor = Processor::new(state.clone()).with_rejected_sink(Arc::new(log.clone()));
+    let alerts = Arc::new(FileAlertLog::new(&data));
+    let processor = Processor::new(state.clone())
+        .with_rejected_sink(Arc::new(log.clone()))
+        .with_alerts(alerts.clone(), Arc::new(CatalogStock::new()));
+    let lake = shopstream::lake_local::lake_of(&data);
     let app = shopstream::local_app(LocalApp {
         ingest,
         access,
@@ -195,11 +305,13 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
         log: log.clone(),
         site_config: SiteConfig { auth },
         site_dir: &site,
+        alerts,
     })
     .into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tokio::spawn(shopstream::run_processor(log.clone(), processor, state));
+        tokio::spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(data = %log.path().display(), site = %site.display(), "shopstream serving");

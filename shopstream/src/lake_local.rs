@@ -1,0 +1,171 @@
+//! The lake on a laptop: the task that copies the event log into the raw layer (what Firehose does
+//! in AWS), the demo catalog as the lake's product and store reference, the catalog's stock as the
+//! processor's starting stock, and the low-stock alert log the dashboard reads.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use lake::raw::RawWriter;
+use lake::reference::{ProductRef, Reference, StoreRef};
+use lake::Lake;
+use personalize::{AlertError, AlertSink, StartingStock, StockAlert, ONLINE_STORE_ID};
+use sqlite_store::SqliteEventLog;
+
+/// The lake's directory under a data directory.
+pub const LAKE_DIR: &str = "lake";
+/// The alert log's file under a data directory (JSON lines).
+pub const ALERTS_FILE: &str = "alerts.jsonl";
+/// How often the raw writer copies new events (Firehose buffers 60 s to 15 min in AWS).
+pub const RAW_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// Events per raw write (and per file, at most).
+pub const RAW_BATCH: usize = 50_000;
+/// Alerts `GET /v1/alerts` answers with, newest first.
+pub const ALERTS_SHOWN: usize = 50;
+
+pub fn lake_of(data_dir: &Path) -> Lake {
+    Lake::new(data_dir.join(LAKE_DIR))
+}
+
+/// The demo catalog as the lake's reference: its products (stock online), and the web shop.
+pub fn catalog_reference() -> Reference {
+    Reference {
+        products: catalog::products()
+            .into_iter()
+            .map(|p| ProductRef {
+                sku: p.sku,
+                name: p.name,
+                category: p.category,
+                brand: p.brand,
+                unit_cost: p.unit_cost,
+                list_price: p.price,
+                starting_stock: p.stock.into(),
+                reorder_point: p.reorder_point.into(),
+            })
+            .collect(),
+        stores: vec![StoreRef {
+            store_id: ONLINE_STORE_ID.into(),
+            name: "Web shop".into(),
+            region: "Online".into(),
+            country: "DE".into(),
+            kind: "online".into(),
+        }],
+    }
+}
+
+/// The catalog's stock and reorder points, in the web shop.
+pub struct CatalogStock(std::collections::HashMap<String, (i64, i64)>);
+
+impl CatalogStock {
+    pub fn new() -> CatalogStock {
+        CatalogStock(
+            catalog::products().into_iter().map(|p| (p.sku, (p.stock.into(), p.reorder_point.into()))).collect(),
+        )
+    }
+}
+
+impl Default for CatalogStock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StartingStock for CatalogStock {
+    fn starting(&self, sku: &str, store_id: &str) -> Option<(i64, i64)> {
+        (store_id == ONLINE_STORE_ID).then(|| self.0.get(sku).copied()).flatten()
+    }
+}
+
+/// Copies what the event log has past the raw layer's position into the raw layer; returns the
+/// number of events copied.
+pub fn catch_up_raw(log: &SqliteEventLog, lake: &Lake) -> anyhow::Result<usize> {
+    let writer = RawWriter::new(lake.clone());
+    let mut position = writer.position()?;
+    let mut copied = 0;
+    loop {
+        let rows = log.read_after(position, RAW_BATCH)?;
+        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(copied) };
+        let events: Vec<(i64, &str)> = rows.iter().map(|r| (r.seq, r.json.as_str())).collect();
+        writer.write(&events)?;
+        copied += rows.len();
+        position = last;
+    }
+}
+
+/// The local raw writer: every [`RAW_FLUSH_INTERVAL`], the new events of the log into the raw
+/// layer. Runs until the runtime stops; a failure is logged and tried again.
+pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
+    loop {
+        let (l, k) = (log.clone(), lake.clone());
+        match tokio::task::spawn_blocking(move || catch_up_raw(&l, &k)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::debug!(events = n, "raw layer written"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write the raw layer; retrying"),
+            Err(e) => tracing::error!(error = %e, "the raw writer failed; retrying"),
+        }
+        tokio::time::sleep(RAW_FLUSH_INTERVAL).await;
+    }
+}
+
+/// The local alert sink: one JSON line per alert, appended and synced, and a warning in the log.
+pub struct FileAlertLog {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileAlertLog {
+    pub fn new(data_dir: &Path) -> FileAlertLog {
+        FileAlertLog { path: data_dir.join(ALERTS_FILE), lock: Mutex::new(()) }
+    }
+
+    /// The latest `n` alerts, newest first, each id once (a resend after a crash is dropped).
+    pub fn recent(&self, n: usize) -> Vec<StockAlert> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for line in text.lines().rev() {
+            let Ok(alert) = serde_json::from_str::<StockAlert>(line) else { continue };
+            if seen.insert(alert.alert_id.clone()) {
+                out.push(alert);
+                if out.len() == n {
+                    break;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl AlertSink for FileAlertLog {
+    async fn publish(&self, alerts: &[StockAlert]) -> Result<(), AlertError> {
+        let mut lines = String::new();
+        for a in alerts {
+            tracing::warn!(alert_id = %a.alert_id, "{}", a.summary());
+            lines.push_str(&serde_json::to_string(a).expect("plain data serialises"));
+            lines.push('\n');
+        }
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?;
+            f.write_all(lines.as_bytes())?;
+            f.sync_data()
+        };
+        write().map_err(|e| AlertError::new(format!("cannot append to {}", self.path.display()), e))
+    }
+}
+
+/// `GET /v1/alerts`: `{"alerts": [...]}`, the latest low-stock alerts, newest first.
+pub fn alerts_router(log: std::sync::Arc<FileAlertLog>) -> Router {
+    Router::new().route("/v1/alerts", get(alerts)).with_state(log)
+}
+
+async fn alerts(State(log): State<std::sync::Arc<FileAlertLog>>) -> Json<serde_json::Value> {
+    let recent = tokio::task::spawn_blocking(move || log.recent(ALERTS_SHOWN)).await.unwrap_or_default();
+    Json(serde_json::json!({ "alerts": recent }))
+}
