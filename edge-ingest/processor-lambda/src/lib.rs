@@ -10,6 +10,10 @@
 //!   committed is reported in `batchItemFailures`: Lambda (with `ReportBatchItemFailures` on the
 //!   event source mapping) retries the shard from that record, and the records before it are done.
 //!   Redelivered records are recognised by their `event_id` and change nothing.
+//! - Low-stock alerts, when [`vars::ALERT_TOPIC_ARN`] names a topic: `main` gives the processor
+//!   `ingest-sns`'s `SnsAlertSink` (stock known from `inventory_snapshot` counts). Alerts are
+//!   published before their group's commit; a failed publish is reported like a store failure (the
+//!   shard is retried from that group), so an alert may arrive twice, with the same `alert_id`.
 //! - One CloudWatch Embedded Metric Format line per invocation ([`emf`], namespace
 //!   `Shopstream/Processor`).
 
@@ -33,6 +37,10 @@ pub mod vars {
     pub const REJECTED_BUCKET: &str = "SHOPSTREAM_REJECTED_BUCKET";
     /// Key prefix under the bucket (default [`super::DEFAULT_REJECTED_PREFIX`]).
     pub const REJECTED_PREFIX: &str = "SHOPSTREAM_REJECTED_PREFIX";
+    /// The SNS topic low-stock alerts are published to (`arn:aws:sns:<region>:<account>:<name>`; a
+    /// FIFO topic's name ends with `.fifo`). Optional: without it, stock is not kept and no alert
+    /// is raised.
+    pub const ALERT_TOPIC_ARN: &str = "SHOPSTREAM_ALERT_TOPIC_ARN";
     /// Set by Lambda.
     pub const AWS_REGION: &str = "AWS_REGION";
     /// Set by Lambda; names this instance's bad-event objects.
@@ -55,6 +63,37 @@ pub struct ProcessorConfig {
     pub region: Option<String>,
     /// Tells this instance's bad-event objects apart from other instances' (letters and digits).
     pub instance: String,
+    /// Where low-stock alerts go; `None`: stock is not kept.
+    pub alert_topic: Option<AlertTopic>,
+}
+
+/// The SNS topic of low-stock alerts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertTopic {
+    pub arn: String,
+    /// The topic's region (from its ARN): the SNS client must call that region's endpoint.
+    pub region: String,
+}
+
+impl AlertTopic {
+    /// Reads `arn:aws:sns:<region>:<12-digit account>:<name>`, where the name is 1 to 256 of
+    /// a-z, A-Z, 0-9, '_', '-', with `.fifo` at the end of a FIFO topic's name.
+    pub fn parse(arn: &str) -> Option<AlertTopic> {
+        let mut parts = arn.splitn(6, ':');
+        let (arn_, partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+        let (region, account, name) = (parts.next()?, parts.next()?, parts.next()?);
+        let region_ok = !region.is_empty()
+            && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !region.starts_with('-')
+            && !region.ends_with('-');
+        let account_ok = account.len() == 12 && account.chars().all(|c| c.is_ascii_digit());
+        let base = name.strip_suffix(".fifo").unwrap_or(name);
+        let name_ok = name.len() <= 256
+            && !base.is_empty()
+            && base.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+        (arn_ == "arn" && partition == "aws" && service == "sns" && region_ok && account_ok && name_ok)
+            .then(|| AlertTopic { arn: arn.to_string(), region: region.to_string() })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +132,16 @@ impl ProcessorConfig {
         let instance: String =
             get(vars::LOG_STREAM_NAME).unwrap_or_default().chars().filter(char::is_ascii_alphanumeric).collect();
         let instance = if instance.is_empty() { "local".to_string() } else { instance };
-        Ok(ProcessorConfig { state_table, rejected, region: get(vars::AWS_REGION), instance })
+        let alert_topic = match get(vars::ALERT_TOPIC_ARN) {
+            Some(arn) => Some(AlertTopic::parse(&arn).ok_or_else(|| {
+                ConfigError(format!(
+                    "{}: {arn:?} is not an SNS topic ARN (arn:aws:sns:<region>:<12-digit account>:<topic name>)",
+                    vars::ALERT_TOPIC_ARN
+                ))
+            })?),
+            None => None,
+        };
+        Ok(ProcessorConfig { state_table, rejected, region: get(vars::AWS_REGION), instance, alert_topic })
     }
 }
 
@@ -169,6 +217,7 @@ mod tests {
                 rejected: Some(RejectedSettings { bucket: "lake".into(), prefix: "rejected/processor/".into() }),
                 region: Some("eu-west-1".into()),
                 instance: "20261122LATESTabc123".into(),
+                alert_topic: None,
             }
         );
         let config = ProcessorConfig::from_vars(vars(&[
@@ -190,6 +239,50 @@ mod tests {
         assert!(err(&[(vars::STATE_TABLE, "ab")]).contains("not a DynamoDB table name"));
         assert!(err(&[(vars::STATE_TABLE, "state"), (vars::REJECTED_PREFIX, "x/")])
             .contains("SHOPSTREAM_REJECTED_PREFIX needs SHOPSTREAM_REJECTED_BUCKET"));
+    }
+
+    #[test]
+    fn the_alert_topic_is_read_from_its_arn() {
+        let topic = |arn: &str| {
+            ProcessorConfig::from_vars(vars(&[(vars::STATE_TABLE, "state"), (vars::ALERT_TOPIC_ARN, arn)]))
+                .map(|c| c.alert_topic)
+        };
+        assert_eq!(
+            topic(" arn:aws:sns:eu-west-1:123456789012:shopstream-alerts ").unwrap(),
+            Some(AlertTopic {
+                arn: "arn:aws:sns:eu-west-1:123456789012:shopstream-alerts".into(),
+                region: "eu-west-1".into()
+            })
+        );
+        let fifo = topic("arn:aws:sns:us-east-1:123456789012:stock_alerts.fifo").unwrap().unwrap();
+        assert_eq!(fifo.region, "us-east-1");
+        assert!(topic(&format!("arn:aws:sns:us-east-1:123456789012:{}", "t".repeat(256))).is_ok());
+        assert_eq!(topic("").unwrap(), None, "blank is absent");
+        assert_eq!(ProcessorConfig::from_vars(vars(&[(vars::STATE_TABLE, "state")])).unwrap().alert_topic, None);
+        for bad in [
+            "shopstream-alerts",
+            "arn:aws:sqs:eu-west-1:123456789012:shopstream-alerts",
+            "arn:aws:sns:eu-west-1:12345678901:shopstream-alerts",
+            "arn:aws:sns:eu-west-1:1234567890123:shopstream-alerts",
+            "arn:aws:sns:eu-west-1:12345678901a:shopstream-alerts",
+            "arn:aws:sns::123456789012:shopstream-alerts",
+            "arn:aws:sns:EU-WEST-1:123456789012:shopstream-alerts",
+            "arn:aws:sns:eu-west-1:123456789012:",
+            "arn:aws:sns:eu-west-1:123456789012:.fifo",
+            "arn:aws:sns:eu-west-1:123456789012:alerts:extra",
+            "arn:aws:sns:eu-west-1:123456789012:my alerts",
+            "arn:aws:sns:eu-west-1:123456789012",
+            "arn:aws-cn:sns:cn-north-1:123456789012:alerts",
+            "https://sns.eu-west-1.amazonaws.com/123456789012/alerts",
+        ] {
+            let err = topic(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("SHOPSTREAM_ALERT_TOPIC_ARN") && err.contains("is not an SNS topic ARN"),
+                "{bad}: {err}"
+            );
+        }
+        let long = format!("arn:aws:sns:us-east-1:123456789012:{}", "t".repeat(257));
+        assert!(topic(&long).is_err(), "topic names are at most 256 characters");
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use dynamodb_state::DynamoStateStore;
 use ingest_s3::S3RejectedEventSink;
+use ingest_sns::SnsAlertSink;
 use lambda_runtime::{service_fn, LambdaEvent};
-use personalize::Processor;
+use personalize::{NoStartingStock, Processor};
 use processor_lambda::{Emf, ProcessorConfig, DYNAMODB_ATTEMPT_TIMEOUT};
 
 #[tokio::main]
@@ -32,6 +33,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             processor = processor.with_rejected_sink(Arc::new(sink));
         }
         None => tracing::warn!("no bad-events bucket configured: records that cannot be processed are only logged"),
+    }
+    match &config.alert_topic {
+        Some(topic) => {
+            // The topic's own region: SNS publishes only through the endpoint of the topic's region.
+            let sns = aws_sdk_sns::Client::from_conf(
+                aws_sdk_sns::config::Builder::from(&aws).region(aws_config::Region::new(topic.region.clone())).build(),
+            );
+            let alerts = SnsAlertSink::new(sns, topic.arn.clone());
+            // Stock is known from the stores' `inventory_snapshot` counts only: the Lambda has no catalog.
+            processor = processor.with_alerts(Arc::new(alerts), Arc::new(NoStartingStock));
+        }
+        None => tracing::info!("no alert topic configured: stock is not kept and no low-stock alert is raised"),
     }
     let emf = Emf::stdout();
     lambda_runtime::run(service_fn(|event: LambdaEvent<KinesisEvent>| {
