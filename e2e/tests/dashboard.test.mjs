@@ -158,6 +158,14 @@ test("the dashboard shows the known figures as tiles and charts, and updates by 
   assert.equal(await tileValue(page, "kpi-items"), "2.0");
   assert.ok(polls.length >= 2, `the page polled (${polls.length} requests)`);
 
+  // A store's count below the reorder point: one low-stock alert, shown without a reload.
+  await send([
+    event("inventory_snapshot", 7, { store_id: "s9", items: [{ sku: jacket.sku, on_hand: 1, reorder_point: 5 }] }),
+  ]);
+  const alert = page.getByTestId("stock-alerts").locator(`tr[data-alert-id="low_stock:s9:${jacket.sku}:1"]`);
+  await alert.waitFor({ timeout: 6000 });
+  assert.deepEqual((await alert.locator("td").allInnerTexts()).slice(1), [jacket.name, "s9", "1", "5"]);
+
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, "dashboard.png"), fullPage: true });
 
@@ -203,6 +211,7 @@ test("an empty day renders sensibly, and nothing moves when the figures arrive",
     assert.match(await page.getByTestId("chart-events").textContent(), /No events in the last 30 minutes/);
     assert.match(await page.getByTestId("chart-top").textContent(), /No product activity yet today/);
     assert.match(await page.getByTestId("chart-ctr").textContent(), /No recommendations shown yet today/);
+    assert.match(await page.getByTestId("stock-alerts").textContent(), /No product is below its reorder point/);
     // Fits a phone: nothing makes the page scroll sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);

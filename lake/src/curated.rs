@@ -112,7 +112,7 @@ pub fn build(lake: &Lake, reference: &Reference, threads: usize) -> Result<Build
     }
 
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Result<(String, DayEntry, DayReport), LakeError>>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<Result<BuiltDay, LakeError>>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..threads.max(1).min(todo.len().max(1)) {
             s.spawn(|| loop {
@@ -158,6 +158,9 @@ fn partitions_exist(lake: &Lake, day: &str) -> bool {
         .filter(|t| t.partitioned())
         .all(|t| lake.curated_dir().join(t.name()).join(format!("dt={day}")).join("part-0.parquet").is_file())
 }
+
+/// A rebuilt day: its name, its manifest entry, what it came to.
+type BuiltDay = (String, DayEntry, DayReport);
 
 #[derive(Default)]
 struct DayReport {

@@ -25,6 +25,8 @@ pub const ALERTS_FILE: &str = "alerts.jsonl";
 pub const RAW_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// Events per raw write (and per file, at most).
 pub const RAW_BATCH: usize = 50_000;
+/// How often the local server brings the curated layer up to date (only changed days are rebuilt).
+pub const LAKE_BUILD_INTERVAL: Duration = Duration::from_secs(30);
 /// Alerts `GET /v1/alerts` answers with, newest first.
 pub const ALERTS_SHOWN: usize = 50;
 
@@ -109,6 +111,28 @@ pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
             Err(e) => tracing::error!(error = %e, "the raw writer failed; retrying"),
         }
         tokio::time::sleep(RAW_FLUSH_INTERVAL).await;
+    }
+}
+
+/// The local curated build: every [`LAKE_BUILD_INTERVAL`], the days whose raw files changed (what
+/// a scheduled job does in AWS). Runs until the runtime stops; a failure is logged and tried again.
+pub async fn run_lake_builder(lake: Lake) {
+    loop {
+        tokio::time::sleep(LAKE_BUILD_INTERVAL).await;
+        let l = lake.clone();
+        let built = tokio::task::spawn_blocking(move || {
+            let reference = Reference::load(&l, &catalog_reference())?;
+            lake::curated::build(&l, &reference, 1)
+        })
+        .await;
+        match built {
+            Ok(Ok(r)) if r.days_built > 0 => {
+                tracing::debug!(days = r.days_built, events = r.events, "curated layer built")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot build the curated layer; retrying"),
+            Err(e) => tracing::error!(error = %e, "the curated build failed; retrying"),
+        }
     }
 }
 

@@ -22,6 +22,7 @@ const NOT_BUILT: &str = "<!doctype html><title>Shopstream</title><h1>Shopstream 
 <code>cargo xtask build</code> and restart with <code>--site storefront/dist</code>.</p>";
 
 mod catalog_http;
+pub mod insights_http;
 mod kpis_http;
 pub mod lake_local;
 pub mod site_config;
@@ -43,6 +44,8 @@ pub struct LocalApp<'a> {
     pub site_dir: &'a Path,
     /// The low-stock alerts, for `GET /v1/alerts`.
     pub alerts: Arc<lake_local::FileAlertLog>,
+    /// The lake, for `GET /v1/insights/{name}`.
+    pub lake: lake::Lake,
 }
 
 /// Ingest routes first (behind `access`), then `GET /v1/recommendations`, `GET /v1/kpis` and
@@ -57,6 +60,7 @@ pub fn local_app(app: LocalApp<'_>) -> Router {
         .merge(catalog_http::router())
         .merge(kpis_http::router(app.log))
         .merge(lake_local::alerts_router(app.alerts))
+        .merge(insights_http::router(app.lake))
         .merge(site_config::router(app.site_config));
     let site_dir = app.site_dir;
     let index = site_dir.join("index.html");

@@ -306,12 +306,14 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
         site_config: SiteConfig { auth },
         site_dir: &site,
         alerts,
+        lake: lake.clone(),
     })
     .into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tokio::spawn(shopstream::run_processor(log.clone(), processor, state));
-        tokio::spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake));
+        tokio::spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake.clone()));
+        tokio::spawn(shopstream::lake_local::run_lake_builder(lake));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(data = %log.path().display(), site = %site.display(), "shopstream serving");

@@ -135,6 +135,17 @@ fn alerts_fire_once_per_crossing_and_the_lake_answers_the_kpi_queries() {
     let (ok, stdout, _) = shopstream(&["query", "--data", data, "SELECT COUNT(*) AS n FROM dim_product"]);
     assert!(ok && stdout.contains(&catalog::products().len().to_string()), "{stdout}");
 
+    // The dashboard's insights: the same queries over HTTP.
+    let (status, headers, body) = server.request("GET", "/v1/insights/revenue_by_day", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["rows"], json!([{"sale_date": today, "orders": 3, "revenue": revenue}]), "{answer}");
+    assert!(answer["built_at"].as_str().is_some_and(|t| t.starts_with(today)), "{answer}");
+    let (status, _, body) = server.request("GET", "/v1/insights/nope", &[], b"");
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("low_stock"), "names the queries there are");
+
     // Bad SQL: a failure with the engine's reason.
     let (ok, _, stderr) = shopstream(&["query", "--data", data, "SELECT nope FROM fact_sales"]);
     assert!(!ok);

@@ -136,6 +136,7 @@ const TRACK: &str = "#eef2f6";
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let kpis = RwSignal::new(None::<Kpis>);
+    let alerts = RwSignal::new(None::<Vec<StockAlert>>);
     let updated = RwSignal::new(None::<String>);
     let failing = RwSignal::new(false);
 
@@ -160,6 +161,13 @@ pub fn Dashboard() -> impl IntoView {
                         failing.set(false);
                     }
                     Err(_) => failing.set(true),
+                }
+                if let Ok(a) = api::get_json::<AlertsAnswer>("/v1/alerts").await {
+                    if still_open.load(Ordering::Relaxed)
+                        && alerts.with_untracked(|old| old.as_ref() != Some(&a.alerts))
+                    {
+                        alerts.set(Some(a.alerts));
+                    }
                 }
             }
             api::sleep(REFRESH_MS).await;
@@ -205,6 +213,7 @@ pub fn Dashboard() -> impl IntoView {
                 <CtrChart kpis />
                 <TopProductsChart kpis />
             </div>
+            <StockAlerts alerts />
         </section>
     }
 }
@@ -960,4 +969,76 @@ fn local_minute(rfc3339: &str) -> String {
 /// The minute within the hour (the same in every time zone but a few with 30 or 45 min offsets).
 fn minute_of_hour(rfc3339: &str) -> u32 {
     js_sys::Date::new(&JsValue::from_str(rfc3339)).get_minutes()
+}
+
+// What `GET /v1/alerts` answers: the latest low-stock alerts, newest first.
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct AlertsAnswer {
+    alerts: Vec<StockAlert>,
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct StockAlert {
+    alert_id: String,
+    sku: String,
+    store_id: String,
+    on_hand: i64,
+    reorder_point: i64,
+    raised_at: String,
+}
+
+/// The low-stock alerts the processor raised (once per crossing of a reorder point), newest first.
+#[component]
+fn StockAlerts(alerts: RwSignal<Option<Vec<StockAlert>>>) -> impl IntoView {
+    let shop = use_shop();
+    let rows = move || {
+        let catalog = shop.catalog.get();
+        alerts.get().map(|list| {
+            if list.is_empty() {
+                return view! { <p class="chart-sub" data-testid="no-alerts">"No product is below its reorder point."</p> }
+                    .into_any();
+            }
+            let rows = list
+                .into_iter()
+                .map(|a| {
+                    let name = catalog.as_ref().and_then(|c| c.product(&a.sku).map(|p| p.name.clone())).unwrap_or_else(|| a.sku.clone());
+                    let time: String = a.raised_at.chars().skip(11).take(8).collect();
+                    view! {
+                        <tr data-alert-id=a.alert_id>
+                            <td>{time}</td>
+                            <td>{name}</td>
+                            <td>{a.store_id}</td>
+                            <td class="num">{a.on_hand}</td>
+                            <td class="num">{a.reorder_point}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <table class="alerts-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Raised (UTC)"</th>
+                            <th scope="col">"Product"</th>
+                            <th scope="col">"Store"</th>
+                            <th scope="col" class="num">"On hand"</th>
+                            <th scope="col" class="num">"Reorder point"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+            .into_any()
+        })
+    };
+    view! {
+        <figure class="chart" data-testid="stock-alerts">
+            <figcaption>
+                <span class="chart-title">"Low-stock alerts"</span>
+                <span class="chart-sub">"raised once each time a product falls below its reorder point"</span>
+            </figcaption>
+            {rows}
+        </figure>
+    }
 }

@@ -121,6 +121,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
         ("ingest-kinesis", "aws-sdk-kinesis"),
         ("ingest-cognito", "aws-sdk-cognitoidentityprovider"),
         ("ingest-s3", "aws-sdk-s3"),
+        ("ingest-sns", "aws-sdk-sns"),
         ("dynamodb-state", "aws-sdk-dynamodb"),
     ] {
         // `CognitoAdmin` (and with it the Cognito SDK client) is behind `ingest-cognito`'s `admin` feature.
@@ -133,7 +134,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
             &["ingest-http", "lambda_*", "lambda-*", "axum", "rusqlite", "sqlite-store", "testkit"],
         );
         let others: Vec<&str> =
-            ["aws-sdk-kinesis", "aws-sdk-cognitoidentityprovider", "aws-sdk-s3", "aws-sdk-dynamodb"]
+            ["aws-sdk-kinesis", "aws-sdk-cognitoidentityprovider", "aws-sdk-s3", "aws-sdk-sns", "aws-sdk-dynamodb"]
                 .into_iter()
                 .filter(|c| c != &client)
                 .collect();
@@ -283,4 +284,32 @@ fn personalisation_knows_no_http_aws_or_storage_and_its_api_no_aws_or_storage() 
         }
     }
     assert!(offenders.is_empty(), "libraries read the environment: {offenders:?}");
+}
+
+#[test]
+fn the_lake_is_files_and_sql_only() {
+    // The lake knows files, Arrow/Parquet and DataFusion: no AWS, Lambda, HTTP server or SQLite,
+    // and no other Shopstream crate but the schema's time parsing.
+    let d = deps("lake", None);
+    assert!(d.iter().any(|n| n == "datafusion") && d.iter().any(|n| n == "parquet"), "{d:?}");
+    assert_none(
+        "lake",
+        &d,
+        &[
+            "aws-*",
+            "lambda_*",
+            "lambda-*",
+            "axum",
+            "hyper",
+            "rusqlite",
+            "ingest-*",
+            "personalize",
+            "sqlite-store",
+            "catalog",
+        ],
+    );
+    // The stream domain and the Lambdas do not carry the query engine.
+    for package in ["personalize", "ingest-domain", "ingest-lambda", "processor-lambda", "recs-lambda"] {
+        assert_none(package, &deps(package, None), &["lake", "datafusion", "parquet", "arrow"]);
+    }
 }
