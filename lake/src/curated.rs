@@ -73,9 +73,39 @@ pub struct BuildReport {
 /// Brings the curated layer of `lake` up to date with its raw layer, with `reference` for the
 /// product and store dimensions, on up to `threads` threads.
 pub fn build(lake: &Lake, reference: &Reference, threads: usize) -> Result<BuildReport, LakeError> {
-    let curated = lake.curated_dir();
-    std::fs::create_dir_all(&curated).map_err(io_err(&curated))?;
-    let manifest_path = curated.join(MANIFEST_FILE);
+    // One build at a time (the server's and the command line's).
+    let _lock = crate::lock_dir(&lake.curated_dir())?;
+    let listing = raw_files(lake)?;
+    let plan = plan(lake, &listing, true)?;
+    execute(lake, &listing, plan, reference, threads)
+}
+
+/// What a build will do, by day (`YYYY-MM-DD`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Plan {
+    /// Days whose raw files changed (or are new): built again from all their files.
+    pub build: Vec<String>,
+    /// Days built from the same files before: left as they are.
+    pub keep: Vec<String>,
+    /// Days in the manifest whose raw files are gone: their curated partitions go too.
+    pub remove: Vec<String>,
+    old: Manifest,
+}
+
+/// The raw files' names and sizes as the manifest keeps them.
+fn listed(files: &[RawFile]) -> Vec<(String, u64)> {
+    files
+        .iter()
+        .map(|f| (f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), f.size))
+        .collect()
+}
+
+/// Plans a build of `lake` for the raw files in `listing` (by day; only their names and sizes are
+/// looked at), against the manifest in the lake's `curated/`. With `check_files`, a day is kept only
+/// if its curated files are on disk too; a job that builds a copy of the manifest (the AWS job,
+/// whose curated files are in S3) passes `false`.
+pub fn plan(lake: &Lake, listing: &BTreeMap<String, Vec<RawFile>>, check_files: bool) -> Result<Plan, LakeError> {
+    let manifest_path = lake.curated_dir().join(MANIFEST_FILE);
     let old: Manifest = match std::fs::read(&manifest_path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| LakeError::Data {
             path: manifest_path.clone(),
@@ -84,24 +114,39 @@ pub fn build(lake: &Lake, reference: &Reference, threads: usize) -> Result<Build
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Manifest::default(),
         Err(e) => return Err(io_err(&manifest_path)(e)),
     };
-    let raw = raw_files(lake)?;
-    let mut report = BuildReport::default();
-    let mut manifest = Manifest::default();
-    let mut todo: Vec<(String, Vec<RawFile>)> = Vec::new();
-    for (day, files) in &raw {
-        let listed: Vec<(String, u64)> = files
-            .iter()
-            .map(|f| (f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), f.size))
-            .collect();
+    let mut plan = Plan::default();
+    for (day, files) in listing {
         match old.days.get(day) {
-            Some(entry) if entry.files == listed && partitions_exist(lake, day) => {
-                report.days_unchanged += 1;
-                manifest.days.insert(day.clone(), entry.clone());
+            Some(entry) if entry.files == listed(files) && (!check_files || partitions_exist(lake, day)) => {
+                plan.keep.push(day.clone())
             }
-            _ => todo.push((day.clone(), files.clone())),
+            _ => plan.build.push(day.clone()),
         }
     }
-    for day in old.days.keys().filter(|d| !raw.contains_key(*d)) {
+    plan.remove = old.days.keys().filter(|d| !listing.contains_key(*d)).cloned().collect();
+    plan.old = old;
+    Ok(plan)
+}
+
+/// Carries `plan` out: builds its days from their files in `listing` (readable now), removes the
+/// removed days' local partitions, writes the dimensions and, last, the manifest.
+pub fn execute(
+    lake: &Lake,
+    listing: &BTreeMap<String, Vec<RawFile>>,
+    plan: Plan,
+    reference: &Reference,
+    threads: usize,
+) -> Result<BuildReport, LakeError> {
+    let curated = lake.curated_dir();
+    std::fs::create_dir_all(&curated).map_err(io_err(&curated))?;
+    let manifest_path = curated.join(MANIFEST_FILE);
+    let mut report = BuildReport::default();
+    let mut manifest = Manifest::default();
+    for day in &plan.keep {
+        report.days_unchanged += 1;
+        manifest.days.insert(day.clone(), plan.old.days[day].clone());
+    }
+    for day in &plan.remove {
         for table in Table::ALL.iter().filter(|t| t.partitioned()) {
             let dir = curated.join(table.name()).join(format!("dt={day}"));
             if dir.exists() {
@@ -110,6 +155,8 @@ pub fn build(lake: &Lake, reference: &Reference, threads: usize) -> Result<Build
         }
         report.days_removed += 1;
     }
+    let todo: Vec<(String, Vec<RawFile>)> =
+        plan.build.iter().map(|d| (d.clone(), listing.get(d).cloned().unwrap_or_default())).collect();
 
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Result<BuiltDay, LakeError>>> = Mutex::new(Vec::new());
@@ -476,11 +523,7 @@ fn build_day(lake: &Lake, day: &str, files: &[RawFile]) -> Result<(DayEntry, Day
     rep.curated_bytes += write_table(lake, Table::FactEvents, Some(day), events)?;
     rep.curated_bytes += write_table(lake, Table::FactSales, Some(day), sales)?;
     rep.curated_bytes += write_table(lake, Table::FactInventorySnapshot, Some(day), snaps)?;
-    let files = files
-        .iter()
-        .map(|f| (f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(), f.size))
-        .collect();
-    Ok((DayEntry { files, first_day, last_day }, rep))
+    Ok((DayEntry { files: listed(files), first_day, last_day }, rep))
 }
 
 /// Writes one table file (a fact's day, or a dimension) atomically; returns its size.
@@ -491,7 +534,7 @@ fn write_table(lake: &Lake, table: Table, day: Option<&str>, columns: Vec<ArrayR
     }
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let path = dir.join("part-0.parquet");
-    let tmp = dir.join(".part-0.parquet.tmp");
+    let tmp = crate::temp_beside(&path);
     let batch = RecordBatch::try_new(table.schema(), columns)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))

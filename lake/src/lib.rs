@@ -16,6 +16,7 @@
 //! skips them too).
 
 pub mod curated;
+#[cfg(feature = "query")]
 pub mod query;
 pub mod raw;
 pub mod reference;
@@ -66,6 +67,7 @@ pub enum LakeError {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    #[cfg(feature = "query")]
     #[error("{0}")]
     Query(#[from] datafusion::error::DataFusionError),
 }
@@ -74,13 +76,33 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + 
     move |source| LakeError::Io { path: path.to_path_buf(), source }
 }
 
+/// A hidden temporary name beside `path`, unique to this process and call (two writers never
+/// share one).
+pub(crate) fn temp_beside(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    dir.join(format!(".{name}.{}.{}.tmp", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed)))
+}
+
+/// An exclusive advisory lock on `dir/_lock` (created if missing), held until dropped: one raw
+/// writer, one curated build at a time, across processes (`serve` and the command line).
+pub(crate) fn lock_dir(dir: &Path) -> Result<std::fs::File, LakeError> {
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let path = dir.join("_lock");
+    let file =
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(io_err(&path))?;
+    file.lock().map_err(io_err(&path))?;
+    Ok(file)
+}
+
 /// Writes `bytes` to `path` atomically: a hidden temporary file beside it, synced, then renamed.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp"));
+    let tmp = temp_beside(path);
     let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
     f.write_all(bytes).map_err(io_err(&tmp))?;
     f.sync_all().map_err(io_err(&tmp))?;

@@ -52,6 +52,12 @@ impl RawWriter {
         RawWriter { lake }
     }
 
+    /// Holds the raw layer's lock until dropped: copy (read the position, write, move it) under it,
+    /// so two writers (the server's task and `lake build`) never interleave.
+    pub fn lock(&self) -> Result<std::fs::File, LakeError> {
+        crate::lock_dir(&self.lake.raw_dir())
+    }
+
     /// The log position of the last event written (0: none).
     pub fn position(&self) -> Result<i64, LakeError> {
         let path = self.lake.raw_dir().join(POSITION_FILE);

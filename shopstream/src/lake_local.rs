@@ -87,6 +87,7 @@ impl StartingStock for CatalogStock {
 /// number of events copied.
 pub fn catch_up_raw(log: &SqliteEventLog, lake: &Lake) -> anyhow::Result<usize> {
     let writer = RawWriter::new(lake.clone());
+    let _lock = writer.lock()?;
     let mut position = writer.position()?;
     let mut copied = 0;
     loop {
