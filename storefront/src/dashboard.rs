@@ -213,7 +213,23 @@ pub fn Dashboard() -> impl IntoView {
                 <CtrChart kpis />
                 <TopProductsChart kpis />
             </div>
-            <StockAlerts alerts />
+            <div class="lake-grid">
+                <StockAlerts alerts />
+                <InsightTable
+                    name="low_stock"
+                    title="Below the reorder point"
+                    sub="every store, from the lake (examples/sql/low_stock.sql)"
+                    columns=vec![("store_id", "Store", false), ("name", "Product", false), ("on_hand", "Stock", true), ("reorder_point", "Reorder at", true)]
+                    empty="No product is below its reorder point in the lake."
+                />
+                <InsightTable
+                    name="gross_margin"
+                    title="Gross margin by category"
+                    sub="all days in the lake (examples/sql/gross_margin.sql)"
+                    columns=vec![("category", "Category", false), ("revenue", "Revenue €", true), ("cogs", "Cost €", true), ("gross_margin_pct", "Margin %", true)]
+                    empty="No sales in the lake yet."
+                />
+            </div>
         </section>
     }
 }
@@ -1016,14 +1032,14 @@ fn StockAlerts(alerts: RwSignal<Option<Vec<StockAlert>>>) -> impl IntoView {
                 })
                 .collect_view();
             view! {
-                <table class="alerts-table">
+                <table class="data-table">
                     <thead>
                         <tr>
-                            <th scope="col">"Raised (UTC)"</th>
+                            <th scope="col">"UTC"</th>
                             <th scope="col">"Product"</th>
                             <th scope="col">"Store"</th>
-                            <th scope="col" class="num">"On hand"</th>
-                            <th scope="col" class="num">"Reorder point"</th>
+                            <th scope="col" class="num">"Stock"</th>
+                            <th scope="col" class="num">"Reorder at"</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
@@ -1039,6 +1055,99 @@ fn StockAlerts(alerts: RwSignal<Option<Vec<StockAlert>>>) -> impl IntoView {
                 <span class="chart-sub">"raised once each time a product falls below its reorder point"</span>
             </figcaption>
             {rows}
+        </figure>
+    }
+}
+
+/// How often the lake's insights are asked for (the local lake is rebuilt every 30 s).
+const INSIGHTS_REFRESH_MS: i32 = 10_000;
+/// Rows an insight table shows.
+const INSIGHT_ROWS: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct Insight {
+    rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    built_at: Option<String>,
+}
+
+fn cell(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Number(n)) => n.to_string(),
+        Some(serde_json::Value::Bool(b)) => b.to_string(),
+        _ => "—".to_owned(),
+    }
+}
+
+/// One KPI query of `examples/sql/` on the lake (`GET /v1/insights/{name}`), as a table.
+#[component]
+fn InsightTable(
+    name: &'static str,
+    title: &'static str,
+    sub: &'static str,
+    columns: Vec<(&'static str, &'static str, bool)>,
+    empty: &'static str,
+) -> impl IntoView {
+    let insight = RwSignal::new(None::<Insight>);
+    let open = Arc::new(AtomicBool::new(true));
+    let still_open = open.clone();
+    on_cleanup(move || open.store(false, Ordering::Relaxed));
+    spawn_local(async move {
+        while still_open.load(Ordering::Relaxed) {
+            if !page_hidden() {
+                if let Ok(got) = api::get_json::<Insight>(&format!("/v1/insights/{name}")).await {
+                    if still_open.load(Ordering::Relaxed) && insight.with_untracked(|old| old.as_ref() != Some(&got)) {
+                        insight.set(Some(got));
+                    }
+                }
+            }
+            api::sleep(INSIGHTS_REFRESH_MS).await;
+        }
+    });
+    let heads = columns.clone();
+    let body = move || {
+        insight.get().map(|i| {
+            if i.rows.is_empty() {
+                return view! { <p class="chart-sub">{empty}</p> }.into_any();
+            }
+            let rows = i
+                .rows
+                .iter()
+                .take(INSIGHT_ROWS)
+                .map(|row| {
+                    let cells = columns
+                        .iter()
+                        .map(|(key, _, num)| view! { <td class:num=*num>{cell(row.get(*key))}</td> })
+                        .collect_view();
+                    view! { <tr>{cells}</tr> }
+                })
+                .collect_view();
+            let heads = heads
+                .iter()
+                .map(|(_, label, num)| view! { <th scope="col" class:num=*num>{*label}</th> })
+                .collect_view();
+            view! {
+                <table class="data-table">
+                    <thead><tr>{heads}</tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+            .into_any()
+        })
+    };
+    let built = move || {
+        insight.with(|i| i.as_ref().and_then(|i| i.built_at.clone())).map(|t| {
+            let time: String = t.chars().skip(11).take(8).collect();
+            format!("lake built {time} UTC")
+        })
+    };
+    view! {
+        <figure class="chart" data-testid=format!("insight-{name}")>
+            <figcaption>
+                <span class="chart-title">{title}</span>
+                <span class="chart-sub">{sub} " " {built}</span>
+            </figcaption>
+            {body}
         </figure>
     }
 }

@@ -4,7 +4,7 @@
 //! Shoppers browse the web shop (page views, lists, product views with a long-tailed popularity,
 //! recommendations and their clicks, carts, checkouts, orders); the stores sell at their tills
 //! (orders with a `store_id`); every store counts its stock once a week (`inventory_snapshot`, 50
-//! counts per event). Seeded, so the same arguments give the same lake.
+//! counts per event; 0.8 to 5 times the reorder point, so some SKUs are low and some overstocked). Seeded, so the same arguments give the same lake.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -206,7 +206,7 @@ fn main() -> anyhow::Result<()> {
                 for (chunk_no, chunk) in products.chunks(COUNTS_PER_SNAPSHOT).enumerate() {
                     let items: Vec<serde_json::Value> = chunk
                         .iter()
-                        .map(|p| serde_json::json!({"sku": p.sku, "on_hand": p.starting_stock + rng.below(40) as i64, "reorder_point": p.reorder_point}))
+                        .map(|p| serde_json::json!({"sku": p.sku, "on_hand": (p.reorder_point as f64 * (0.8 + 4.2 * rng.unit())) as i64, "reorder_point": p.reorder_point}))
                         .collect();
                     let at = day_ms + 3 * 3_600_000 + chunk_no as i64;
                     out.event(
