@@ -195,7 +195,7 @@ pub fn execute(
     };
     write_table(lake, Table::DimDate, None, dim_date(first, last)?)?;
     let bytes = serde_json::to_vec_pretty(&manifest).expect("plain data serialises");
-    write_atomic(&manifest_path, &bytes)?;
+    write_if_changed(&manifest_path, &bytes)?;
     Ok(report)
 }
 
@@ -532,22 +532,27 @@ fn write_table(lake: &Lake, table: Table, day: Option<&str>, columns: Vec<ArrayR
     if let Some(day) = day {
         dir = dir.join(format!("dt={day}"));
     }
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let path = dir.join("part-0.parquet");
-    let tmp = crate::temp_beside(&path);
     let batch = RecordBatch::try_new(table.schema(), columns)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(ZSTD_LEVEL)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    let mut writer = ArrowWriter::try_new(file, table.schema(), Some(props))?;
+    let mut bytes = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut bytes, table.schema(), Some(props))?;
     writer.write(&batch)?;
-    let file = writer.into_inner()?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    let size = file.metadata().map_err(io_err(&tmp))?.len();
-    std::fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    Ok(size)
+    writer.close()?;
+    write_if_changed(&path, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// Writes `bytes` to `path` atomically unless the file already holds exactly them (the same
+/// dimensions or manifest again: a build with nothing new changes no file).
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), LakeError> {
+    match std::fs::read(path) {
+        Ok(old) if old == bytes => Ok(()),
+        _ => write_atomic(path, bytes),
+    }
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {

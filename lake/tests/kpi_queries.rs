@@ -271,8 +271,15 @@ async fn a_build_is_idempotent_and_rebuilds_only_changed_days() {
     let (_dir, lake) = lake_with_events(false);
     let first = build(&lake, &reference(), 1).unwrap();
     assert_eq!((first.days_built, first.days_unchanged), (2, 0));
+    let files = ["curated/_manifest.json", "curated/dim_product/part-0.parquet", "curated/dim_date/part-0.parquet"];
+    let stamps = |lake: &Lake| -> Vec<std::time::SystemTime> {
+        files.iter().map(|f| std::fs::metadata(lake.root().join(f)).unwrap().modified().unwrap()).collect()
+    };
+    let before = stamps(&lake);
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let again = build(&lake, &reference(), 1).unwrap();
     assert_eq!((again.days_built, again.days_unchanged, again.events), (0, 2, 0));
+    assert_eq!(stamps(&lake), before, "nothing new: no file written");
     // One more event on day 2: only day 2 is rebuilt, and the count is right.
     let late = json!({"event_id": "late", "type": "page_view", "occurred_at": at(DAY2, "23:00:00"),
         "received_at": at(DAY2, "23:00:00"), "anonymous_id": "a9", "session_id": "x9", "edge": {"bot": false}});
