@@ -8,7 +8,7 @@ SELECT
   category,
   ROUND(SUM(line_revenue), 2) AS revenue,
   ROUND(SUM(cogs), 2) AS cogs,
-  ROUND(100 * (SUM(line_revenue) - SUM(cogs)) / NULLIF(SUM(line_revenue), 0), 2) AS gross_margin_pct
+  ROUND(100 * CAST(SUM(line_revenue) - SUM(cogs) AS DOUBLE) / NULLIF(SUM(line_revenue), 0), 2) AS gross_margin_pct
 FROM lines
 GROUP BY category
 UNION ALL
@@ -16,6 +16,6 @@ SELECT
   '(all)',
   ROUND(SUM(line_revenue), 2),
   ROUND(SUM(cogs), 2),
-  ROUND(100 * (SUM(line_revenue) - SUM(cogs)) / NULLIF(SUM(line_revenue), 0), 2)
+  ROUND(100 * CAST(SUM(line_revenue) - SUM(cogs) AS DOUBLE) / NULLIF(SUM(line_revenue), 0), 2)
 FROM lines
 ORDER BY revenue DESC

@@ -26,7 +26,7 @@ SELECT
   a.store_id,
   ROUND(COALESCE(c.cogs, 0), 2) AS cogs,
   ROUND(a.avg_value, 2) AS avg_inventory_value,
-  ROUND(COALESCE(c.cogs, 0) / NULLIF(a.avg_value, 0), 3) AS turns
+  ROUND(CAST(COALESCE(c.cogs, 0) AS DOUBLE) / NULLIF(a.avg_value, 0), 3) AS turns
 FROM avg_inventory a
 LEFT JOIN cogs c ON c.store_id = a.store_id
 ORDER BY turns DESC, a.store_id

@@ -323,3 +323,48 @@ async fn raw_events_and_dimensions_answer_sql_too() {
             .unwrap();
     assert_eq!(json.trim(), r#"[{"store_id":"web","region":"Online"}]"#);
 }
+
+#[test]
+fn the_queries_keep_to_sql_that_athena_accepts_too() {
+    // Constructs DataFusion (or PostgreSQL) accepts and Athena's Trino does not, or means otherwise.
+    let forbidden = [
+        ("::", "a PostgreSQL cast: use CAST(x AS t)"),
+        ("ILIKE", "not in Trino: use LOWER(x) LIKE"),
+        ("DATE_PART(", "use the date columns and dim_date"),
+        ("TO_TIMESTAMP(", "engine-specific"),
+        ("NOW()", "results must not depend on when they run"),
+        ("CURRENT_DATE", "results must not depend on when they run"),
+        ("DISTINCT ON", "not in Trino"),
+        ("FILTER (WHERE", "use SUM(CASE WHEN ... THEN 1 ELSE 0 END)"),
+        ("\"", "quoted identifiers: keep names plain"),
+        ("LIMIT ALL", "not in Trino"),
+    ];
+    for entry in std::fs::read_dir(sql_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sql") {
+            continue;
+        }
+        let sql = std::fs::read_to_string(&path).unwrap();
+        let code: String =
+            sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n").to_uppercase();
+        for (construct, why) in forbidden {
+            assert!(!code.contains(construct), "{}: {construct}: {why}", path.display());
+        }
+        // Every division divides a double, cast on its line (both engines truncate integer division).
+        for line in code.lines().filter(|l| l.contains(" / ")) {
+            let before = &line[..line.find(" / ").unwrap()];
+            assert!(before.contains("AS DOUBLE"), "{}: a division of what may be an integer: {line:?}", path.display());
+        }
+    }
+}
+
+#[test]
+fn the_athena_ddl_in_examples_matches_the_schema() {
+    let file = sql_dir().join("athena/create_tables.sql");
+    let want = lake::schema::athena_ddl("s3://YOUR-LAKE-BUCKET/");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        want,
+        "regenerate: shopstream lake ddl --location s3://YOUR-LAKE-BUCKET/ > examples/sql/athena/create_tables.sql"
+    );
+}
