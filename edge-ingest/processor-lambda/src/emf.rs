@@ -20,6 +20,7 @@ pub const METRICS: &[(&str, &str)] = &[
     ("Bad", "Count"),
     ("Conflicts", "Count"),
     ("Commits", "Count"),
+    ("Alerts", "Count"),
     ("Failed", "Count"),
     ("Duration", "Milliseconds"),
 ];
@@ -75,6 +76,7 @@ impl Emf {
             "Bad": o.bad,
             "Conflicts": o.conflicts,
             "Commits": o.commits,
+            "Alerts": o.alerts,
             "Failed": i.failed,
             "Duration": (i.duration.as_secs_f64() * 1e6).round() / 1e3,
         });
@@ -109,8 +111,15 @@ mod tests {
     fn one_line_declares_every_metric_it_carries() {
         let buffer = Buffer::default();
         let emf = Emf::new(Arc::new(Mutex::new(buffer.clone())));
-        let outcome =
-            Outcome { applied: 3, duplicates: 1, bad: 1, commits: 1, failed_from: None, ..Outcome::default() };
+        let outcome = Outcome {
+            applied: 3,
+            duplicates: 1,
+            bad: 1,
+            commits: 1,
+            alerts: 2,
+            failed_from: None,
+            ..Outcome::default()
+        };
         emf.invocation(&Invocation {
             stream: "events",
             records: 5,
@@ -129,8 +138,8 @@ mod tests {
             assert!(line[m["Name"].as_str().unwrap()].is_number(), "{m} has no value");
         }
         assert_eq!(
-            (line["Records"].as_u64(), line["Applied"].as_u64(), line["Duration"].as_f64()),
-            (Some(5), Some(3), Some(12.345))
+            (line["Records"].as_u64(), line["Applied"].as_u64(), line["Alerts"].as_u64(), line["Duration"].as_f64()),
+            (Some(5), Some(3), Some(2), Some(12.345))
         );
         assert!(line.get("RetryFrom").is_none());
     }
