@@ -146,7 +146,12 @@ pub fn raw_files(lake: &Lake) -> Result<BTreeMap<String, Vec<RawFile>>, LakeErro
     Ok(days)
 }
 
-fn is_data_file(name: &str) -> bool {
+/// Whether a raw file's name is data: `*.jsonl`, `*.json`, no extension (Firehose's objects), or
+/// one of those gzipped. (Names starting with `.` or `_` are never data.)
+pub fn is_data_file(name: &str) -> bool {
+    if name.starts_with('.') || name.starts_with('_') {
+        return false;
+    }
     let name = name.strip_suffix(".gz").unwrap_or(name);
     name.ends_with(".jsonl") || name.ends_with(".json") || !name.contains('.')
 }

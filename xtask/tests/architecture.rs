@@ -147,7 +147,11 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
     assert!(local.iter().any(|n| n == "ingest-cognito"), "{local:?}");
     let lambda = deps("ingest-lambda", None);
     assert!(lambda.iter().any(|n| n == "lambda_http") && lambda.iter().any(|n| n == "ingest-kinesis"), "{lambda:?}");
-    assert_none("ingest-lambda", &lambda, &["rusqlite", "sqlite-store", "testkit", "processor-lambda", "recs-lambda"]);
+    assert_none(
+        "ingest-lambda",
+        &lambda,
+        &["rusqlite", "sqlite-store", "testkit", "processor-lambda", "recs-lambda", "lake-lambda"],
+    );
     let processor = deps("processor-lambda", None);
     assert!(
         processor.iter().any(|n| n == "lambda_runtime") && processor.iter().any(|n| n == "dynamodb-state"),
@@ -156,7 +160,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
     assert_none(
         "processor-lambda",
         &processor,
-        &["rusqlite", "sqlite-store", "testkit", "ingest-http", "axum", "lambda_http", "ingest-lambda"],
+        &["rusqlite", "sqlite-store", "testkit", "ingest-http", "axum", "lambda_http", "ingest-lambda", "lake-lambda"],
     );
     // The recommendations Lambda reads the state table and serves recs-http: no stream, no bucket,
     // no ingest routes, and neither of the other Lambdas.
@@ -172,6 +176,7 @@ fn aws_adapters_stay_apart_and_only_the_lambda_knows_lambda() {
             "ingest-http",
             "ingest-lambda",
             "processor-lambda",
+            "lake-lambda",
             "ingest-kinesis",
             "ingest-s3",
             "aws-sdk-kinesis",
@@ -216,6 +221,7 @@ fn libraries_never_read_the_environment() {
         "edge-ingest/processor-lambda/src/lib.rs",
         "edge-ingest/processor-lambda/src/emf.rs",
         "edge-ingest/recs-lambda/src/lib.rs",
+        "lake-lambda/src/lib.rs",
         "shopstream/src/lib.rs",
         "sdk-wasm/src",
         "storefront/src/lib.rs",
@@ -308,8 +314,34 @@ fn the_lake_is_files_and_sql_only() {
             "catalog",
         ],
     );
-    // The stream domain and the Lambdas do not carry the query engine.
+    // The stream domain and the other Lambdas know no lake at all.
     for package in ["personalize", "ingest-domain", "ingest-lambda", "processor-lambda", "recs-lambda"] {
-        assert_none(package, &deps(package, None), &["lake", "datafusion", "parquet", "arrow"]);
+        assert_none(package, &deps(package, None), &["lake", "lake-lambda", "datafusion", "parquet", "arrow"]);
     }
+    // The lake build Lambda writes the lake (Arrow and Parquet), without `lake`'s `query` feature: no
+    // query engine, and nothing of the stream or the other Lambdas.
+    let build = deps("lake-lambda", None);
+    assert!(
+        ["lake", "parquet", "aws-sdk-s3", "lambda_runtime"].iter().all(|c| build.iter().any(|n| n == c)),
+        "{build:?}"
+    );
+    assert_none(
+        "lake-lambda",
+        &build,
+        &[
+            "datafusion",
+            "datafusion-*",
+            "ingest-*",
+            "axum",
+            "rusqlite",
+            "sqlite-store",
+            "personalize",
+            "dynamodb-state",
+            "lambda_http",
+            "ingest-lambda",
+            "processor-lambda",
+            "recs-lambda",
+            "testkit",
+        ],
+    );
 }
