@@ -1,5 +1,6 @@
--- Conversion funnel per day: sessions that viewed a product, added to cart, started checkout,
--- purchased (each step counted on its own), and the session conversion rate. Bots left out.
+-- Conversion funnel per day: shoppers' sessions that viewed a product, added to cart, started
+-- checkout, purchased (each step counted on its own), and the share of the sessions that viewed a
+-- product which also purchased. Bots and store systems' counts left out.
 WITH steps AS (
   SELECT
     event_date,
@@ -9,7 +10,7 @@ WITH steps AS (
     MAX(CASE WHEN event_type = 'checkout_started' THEN 1 ELSE 0 END) AS checked_out,
     MAX(CASE WHEN event_type = 'purchase' THEN 1 ELSE 0 END) AS purchased
   FROM fact_events
-  WHERE NOT bot
+  WHERE NOT bot AND event_type <> 'inventory_snapshot'
   GROUP BY event_date, session_id
 )
 SELECT
@@ -19,7 +20,7 @@ SELECT
   SUM(carted) AS add_to_cart,
   SUM(checked_out) AS checkout,
   SUM(purchased) AS purchase,
-  ROUND(CAST(SUM(purchased) AS DOUBLE) / NULLIF(SUM(viewed), 0), 4) AS view_to_purchase
+  ROUND(CAST(SUM(viewed * purchased) AS DOUBLE) / NULLIF(SUM(viewed), 0), 4) AS view_to_purchase
 FROM steps
 GROUP BY event_date
 ORDER BY event_date

@@ -29,4 +29,4 @@ SELECT
   ROUND(CAST(COALESCE(c.cogs, 0) AS DOUBLE) / NULLIF(a.avg_value, 0), 3) AS turns
 FROM avg_inventory a
 LEFT JOIN cogs c ON c.store_id = a.store_id
-ORDER BY turns DESC, a.store_id
+ORDER BY turns DESC NULLS LAST, a.store_id

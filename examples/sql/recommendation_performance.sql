@@ -1,5 +1,6 @@
 -- Recommendations per strategy: blocks shown, clicks, click-through, and the revenue of order
--- lines for a clicked product bought later in the same session.
+-- lines for a clicked product bought later in the same session (credited to the strategy of the
+-- first click on that product in the session, so no line counts twice).
 WITH impressions AS (
   SELECT COALESCE(strategy, 'unknown') AS strategy, COUNT(*) AS impressions
   FROM fact_events
@@ -7,10 +8,14 @@ WITH impressions AS (
   GROUP BY COALESCE(strategy, 'unknown')
 ),
 clicks AS (
-  SELECT COALESCE(strategy, 'unknown') AS strategy, session_id, sku, MIN(occurred_at) AS clicked_at
-  FROM fact_events
-  WHERE event_type = 'recommendation_click' AND NOT bot
-  GROUP BY COALESCE(strategy, 'unknown'), session_id, sku
+  SELECT strategy, session_id, sku, clicked_at
+  FROM (
+    SELECT COALESCE(strategy, 'unknown') AS strategy, session_id, sku, occurred_at AS clicked_at,
+      ROW_NUMBER() OVER (PARTITION BY session_id, sku ORDER BY occurred_at, event_id) AS rn
+    FROM fact_events
+    WHERE event_type = 'recommendation_click' AND NOT bot
+  ) first_clicks
+  WHERE rn = 1
 ),
 click_counts AS (
   SELECT COALESCE(strategy, 'unknown') AS strategy, COUNT(*) AS clicks

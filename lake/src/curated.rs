@@ -1,7 +1,8 @@
 //! The curated layer: the raw events typed, deduplicated by `event_id`, in a star schema of Parquet
 //! files (zstd). [`build`] is idempotent and incremental: a day (`dt`) is rebuilt only when its raw
 //! files changed since the last build (names and sizes, in `curated/_manifest.json`), and a day
-//! whose raw files are gone is removed. Dimensions are rewritten on every build (they are small).
+//! whose raw files are gone is removed. Dimensions and the manifest are written again only when
+//! their bytes change, so a build with nothing new writes no file.
 //!
 //! Deduplication is per day received: the same `event_id` twice in one day counts once, and so
 //! does an `order_id` (a purchase sent twice with two ids). The tracker resends within minutes, so
@@ -420,7 +421,8 @@ fn build_day(lake: &Lake, day: &str, files: &[RawFile]) -> Result<(DayEntry, Day
             rep.events += 1;
 
             match e.event_type.as_str() {
-                "purchase" if !edge.bot => {
+                // Bots' orders are not sales; a till's (naming its store) are, whatever its client.
+                "purchase" if !edge.bot || props.store_id.is_some() => {
                     let Some(order) = props.order_id.as_deref() else { return };
                     if !orders.insert(order.to_string()) {
                         rep.duplicate_orders += 1;
@@ -542,7 +544,11 @@ fn write_table(lake: &Lake, table: Table, day: Option<&str>, columns: Vec<ArrayR
     let mut writer = ArrowWriter::try_new(&mut bytes, table.schema(), Some(props))?;
     writer.write(&batch)?;
     writer.close()?;
-    write_if_changed(&path, &bytes)?;
+    if day.is_some() {
+        write_atomic(&path, &bytes)?; // a fact's day is written only when it changed
+    } else {
+        write_if_changed(&path, &bytes)?;
+    }
     Ok(bytes.len() as u64)
 }
 
@@ -625,7 +631,7 @@ pub fn fiscal(year: i64, month: u32) -> (i64, u32) {
 const DAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
-    let mut c: Vec<Int32Builder> = (0..10).map(|_| Int32Builder::new()).collect();
+    let mut c: Vec<Int32Builder> = (0..9).map(|_| Int32Builder::new()).collect();
     let mut key = Date32Builder::new();
     let mut names = StringBuilder::new();
     let mut weekend = BooleanBuilder::new();
@@ -645,7 +651,7 @@ fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
         c[8].append_value(fp as i32);
     }
     let mut it = c.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef);
-    let mut next = || it.next().expect("ten builders");
+    let mut next = || it.next().expect("nine builders");
     let (year, quarter, month, dom, dow, week, fy, fq, fp) =
         (next(), next(), next(), next(), next(), next(), next(), next(), next());
     Ok(vec![
@@ -662,11 +668,6 @@ fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
         fq,
         fp,
     ])
-}
-
-/// Whether `path` is a curated data file (for size reports).
-pub fn is_parquet(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "parquet")
 }
 
 #[cfg(test)]

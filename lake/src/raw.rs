@@ -1,7 +1,7 @@
 //! The raw layer: every accepted event as the ingest enriched it, one JSON object per line, under
 //! `raw/dt=YYYY-MM-DD/` by the UTC day it was received. Firehose writes the same layout in AWS
 //! (prefix `raw/dt=!{timestamp:yyyy-MM-dd}/`, newline-delimited, optionally gzip), so a copy of
-//! the bucket's `raw/` builds locally too.
+//! the bucket's `raw/` builds locally too (the local `events` table reads `.jsonl` files only).
 //!
 //! Locally the writer tails the event log (see the `shopstream` binary) and remembers how far it got
 //! in `raw/_position`. A file is named by its first event's log position, so writing the same

@@ -91,7 +91,8 @@ pub enum AlertKind {
 /// A raised alert, as sent (JSON) to the alert log or topic.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StockAlert {
-    /// `low_stock:{store_id}:{sku}:{crossing}`: the same for a resend, new for a new crossing.
+    /// `low_stock:{store_id}:{sku}:{crossing}` (`%` and `:` in the ids written `%25` and `%3A`, so two
+    /// alerts never share an id): the same for a resend, new for a new crossing.
     pub alert_id: String,
     pub kind: AlertKind,
     pub sku: String,
@@ -107,7 +108,7 @@ pub struct StockAlert {
 impl StockAlert {
     pub fn low_stock(sku: &str, store_id: &str, stock: &Stock, event_id: &str) -> StockAlert {
         StockAlert {
-            alert_id: format!("low_stock:{store_id}:{sku}:{}", stock.crossings),
+            alert_id: format!("low_stock:{}:{}:{}", id_part(store_id), id_part(sku), stock.crossings),
             kind: AlertKind::LowStock,
             sku: sku.to_string(),
             store_id: store_id.to_string(),
@@ -125,6 +126,11 @@ impl StockAlert {
             self.sku, self.store_id, self.on_hand, self.reorder_point
         )
     }
+}
+
+/// An id as a part of an alert id: `%` and `:` escaped.
+fn id_part(id: &str) -> String {
+    id.replace('%', "%25").replace(':', "%3A")
 }
 
 /// A failed publish: the batch is not committed and is retried.
@@ -183,6 +189,11 @@ mod tests {
         assert_eq!(a.alert_id, "low_stock:web:tents-004:2");
         assert_eq!(a.on_hand, 4);
         assert_eq!(a.raised_at, "1970-01-01T00:00:00.005Z");
+        // Ids with the separator in them cannot make two alerts share an id.
+        let x = StockAlert::low_stock("c", "a:b", &s, "e").alert_id;
+        let y = StockAlert::low_stock("b:c", "a", &s, "e").alert_id;
+        assert_ne!(x, y);
+        assert_eq!(x, "low_stock:a%3Ab:c:2");
     }
 
     #[test]

@@ -147,7 +147,9 @@ impl Processor {
         for (index, record) in records.iter().enumerate() {
             match decode(&record.data) {
                 Ok(e) if !seen.insert(e.event_id.clone()) => outcome.duplicates += 1,
-                Ok(e) if e.bot || !has_effect(&e, self.inventory.is_some()) => outcome.ignored += 1,
+                Ok(e) if (e.bot && !from_a_store(&e)) || !has_effect(&e, self.inventory.is_some()) => {
+                    outcome.ignored += 1
+                }
                 Ok(e) => events.push((index, e)),
                 Err(errors) => {
                     tracing::warn!(record = %record.id, errors = ?errors, "undecodable record sent to the bad-events sink");
@@ -182,6 +184,16 @@ impl Processor {
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A store system's event (a count, or a till's order naming its store): it counts even when its
+/// client looks automated to the ingest (`curl`, `python-requests`...), as store systems are.
+pub fn from_a_store(e: &ProcEvent) -> bool {
+    match &e.body {
+        EventBody::InventorySnapshot(_) => true,
+        EventBody::Purchase(p) => p.store_id.is_some(),
+        _ => false,
+    }
 }
 
 /// Whether the event can change state (others are only counted).
@@ -307,7 +319,6 @@ impl Work<'_> {
                         self.reload(&keys).await.map_err(|err| (first, err))?;
                         return Err((first, StoreError::unavailable("alert sink failed", e)));
                     }
-                    outcome.alerts += self.alerts.len();
                 }
                 let now = group.iter().map(|(_, e)| e.at).max().unwrap_or(0);
                 // Norms as of now for every item this batch has loaded (popular ones mostly are).
@@ -342,6 +353,7 @@ impl Work<'_> {
                             self.cache.insert(k, (version + 1, value));
                         }
                         outcome.commits += 1;
+                        outcome.alerts += self.alerts.len();
                         outcome.applied += group.len();
                         break;
                     }

@@ -159,3 +159,26 @@ async fn without_alerts_no_stock_is_kept() {
     let out = processor.process(&records(&[snapshot(1, "s1", &[("lamp", 1, Some(5))])], 0), None).await;
     assert_eq!((out.applied, out.ignored), (0, 1));
 }
+
+#[tokio::test]
+async fn store_systems_count_even_when_their_client_looks_automated() {
+    let store = Arc::new(MemoryStore::new());
+    let sink = Arc::new(MemoryAlertSink::default());
+    let processor = Processor::new(store.clone()).with_alerts(sink.clone(), Arc::new(Catalog));
+    let as_bot = |mut e: serde_json::Value| {
+        e["edge"]["bot"] = json!(true); // e.g. a POS posting with python-requests
+        e
+    };
+    let events = [
+        as_bot(snapshot(1, "s1", &[("lamp", 9, Some(5))])),
+        as_bot(purchase(2, Some("s1"), &[("lamp", 5)])),
+        // A bot's web order is not a sale: the web shop's tents stay at 10.
+        as_bot(purchase(3, None, &[("tent-1", 8)])),
+    ];
+    let out = processor.process(&records(&events, 0), None).await;
+    assert_eq!((out.applied, out.ignored, out.alerts), (2, 1, 1));
+    assert_eq!(stock(&store, "s1", "lamp").await.on_hand, 4);
+    assert_eq!(ids(&sink), ["low_stock:s1:lamp:1"]);
+    let key = Key::Stock { store: "web".into(), sku: "tent-1".into() };
+    assert!(!store.load(std::slice::from_ref(&key)).await.unwrap().contains_key(&key));
+}
