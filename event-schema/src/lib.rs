@@ -25,6 +25,9 @@ pub use timestamp::Timestamp;
 /// The only batch envelope version this build accepts.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The store of a `purchase` that names no `store_id`: the web shop.
+pub const ONLINE_STORE_ID: &str = "web";
+
 /// The golden fixtures (`valid/`, `invalid/`, `manifest.json`), for the tests of every crate that
 /// speaks the wire format.
 #[cfg(feature = "json")]

@@ -29,8 +29,7 @@ use crate::reference::Reference;
 use crate::schema::Table;
 use crate::{civil_from_days, day_of, io_err, parse_date, write_atomic, Lake, LakeError};
 
-/// The store of a purchase that names none: the web shop.
-pub const ONLINE_STORE_ID: &str = "web";
+pub use event_schema::ONLINE_STORE_ID;
 /// The manifest of what each curated day was built from.
 pub const MANIFEST_FILE: &str = "_manifest.json";
 /// Rows per Parquet row group (Athena and DataFusion skip row groups by their statistics).

@@ -14,8 +14,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// The store of an order that names none: the web shop.
-pub const ONLINE_STORE_ID: &str = "web";
+pub use event_schema::ONLINE_STORE_ID;
 
 /// What a store starts with for a SKU before any snapshot: (units on hand, reorder point).
 pub trait StartingStock: Send + Sync + 'static {

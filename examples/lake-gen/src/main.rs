@@ -107,16 +107,7 @@ fn reference(args: &Args, rng: &mut Rng) -> Reference {
 }
 
 fn rfc3339(ms: i64) -> String {
-    let day = ms.div_euclid(86_400_000);
-    let rest = ms.rem_euclid(86_400_000);
-    format!(
-        "{}T{:02}:{:02}:{:02}.{:03}Z",
-        lake::date_string(day as i32),
-        rest / 3_600_000,
-        rest / 60_000 % 60,
-        rest / 1000 % 60,
-        rest % 1000
-    )
+    event_schema::Timestamp(ms).to_rfc3339()
 }
 
 /// A UUIDv7-shaped id from a time and a counter.
