@@ -187,13 +187,13 @@ pub fn execute(
     // Dimensions: rewritten each time from the reference and the days present.
     let first = manifest.days.iter().filter_map(|(d, e)| e.first_day.or(parse_date(d))).min();
     let last = manifest.days.iter().filter_map(|(d, e)| e.last_day.max(parse_date(d))).max();
-    write_table(lake, Table::DimProduct, None, dim_product(reference)?)?;
-    write_table(lake, Table::DimStore, None, dim_store(reference)?)?;
+    write_table(lake, Table::DimProduct, None, dim_product(reference))?;
+    write_table(lake, Table::DimStore, None, dim_store(reference))?;
     let (first, last) = match (first, last) {
         (Some(a), Some(b)) => (a, b),
         _ => (0, -1),
     };
-    write_table(lake, Table::DimDate, None, dim_date(first, last)?)?;
+    write_table(lake, Table::DimDate, None, dim_date(first, last))?;
     let bytes = serde_json::to_vec_pretty(&manifest).expect("plain data serialises");
     write_if_changed(&manifest_path, &bytes)?;
     Ok(report)
@@ -568,9 +568,9 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn dim_product(r: &Reference) -> Result<Vec<ArrayRef>, LakeError> {
+fn dim_product(r: &Reference) -> Vec<ArrayRef> {
     let p = &r.products;
-    Ok(vec![
+    vec![
         strings(p.iter().map(|p| p.sku.as_str())),
         strings(p.iter().map(|p| p.name.as_str())),
         strings(p.iter().map(|p| p.category.as_str())),
@@ -579,18 +579,18 @@ fn dim_product(r: &Reference) -> Result<Vec<ArrayRef>, LakeError> {
         Arc::new(arrow::array::Float64Array::from_iter_values(p.iter().map(|p| p.list_price))),
         Arc::new(arrow::array::Int64Array::from_iter_values(p.iter().map(|p| p.starting_stock))),
         Arc::new(arrow::array::Int64Array::from_iter_values(p.iter().map(|p| p.reorder_point))),
-    ])
+    ]
 }
 
-fn dim_store(r: &Reference) -> Result<Vec<ArrayRef>, LakeError> {
+fn dim_store(r: &Reference) -> Vec<ArrayRef> {
     let s = &r.stores;
-    Ok(vec![
+    vec![
         strings(s.iter().map(|s| s.store_id.as_str())),
         strings(s.iter().map(|s| s.name.as_str())),
         strings(s.iter().map(|s| s.region.as_str())),
         strings(s.iter().map(|s| s.country.as_str())),
         strings(s.iter().map(|s| s.kind.as_str())),
-    ])
+    ]
 }
 
 /// Days since 1970-01-01 of a civil date.
@@ -629,7 +629,7 @@ pub fn fiscal(year: i64, month: u32) -> (i64, u32) {
 
 const DAY_NAMES: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
-fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
+fn dim_date(first: i32, last: i32) -> Vec<ArrayRef> {
     let mut c: Vec<Int32Builder> = (0..9).map(|_| Int32Builder::new()).collect();
     let mut key = Date32Builder::new();
     let mut names = StringBuilder::new();
@@ -653,7 +653,7 @@ fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
     let mut next = || it.next().expect("nine builders");
     let (year, quarter, month, dom, dow, week, fy, fq, fp) =
         (next(), next(), next(), next(), next(), next(), next(), next(), next());
-    Ok(vec![
+    vec![
         Arc::new(key.finish()),
         year,
         quarter,
@@ -666,7 +666,7 @@ fn dim_date(first: i32, last: i32) -> Result<Vec<ArrayRef>, LakeError> {
         fy,
         fq,
         fp,
-    ])
+    ]
 }
 
 #[cfg(test)]

@@ -1004,6 +1004,11 @@ struct StockAlert {
     raised_at: String,
 }
 
+/// `hh:mm:ss` of an RFC 3339 UTC time (`2026-11-22T12:26:02.123Z`).
+fn utc_time(rfc3339: &str) -> String {
+    rfc3339.chars().skip(11).take(8).collect()
+}
+
 /// The low-stock alerts the processor raised (once per crossing of a reorder point), newest first.
 #[component]
 fn StockAlerts(alerts: RwSignal<Option<Vec<StockAlert>>>) -> impl IntoView {
@@ -1019,7 +1024,7 @@ fn StockAlerts(alerts: RwSignal<Option<Vec<StockAlert>>>) -> impl IntoView {
                 .into_iter()
                 .map(|a| {
                     let name = catalog.as_ref().and_then(|c| c.product(&a.sku).map(|p| p.name.clone())).unwrap_or_else(|| a.sku.clone());
-                    let time: String = a.raised_at.chars().skip(11).take(8).collect();
+                    let time = utc_time(&a.raised_at);
                     view! {
                         <tr data-alert-id=a.alert_id>
                             <td>{time}</td>
@@ -1137,7 +1142,7 @@ fn InsightTable(
     };
     let built = move || {
         insight.with(|i| i.as_ref().and_then(|i| i.built_at.clone())).map(|t| {
-            let time: String = t.chars().skip(11).take(8).collect();
+            let time = utc_time(&t);
             format!("lake built {time} UTC")
         })
     };

@@ -227,8 +227,6 @@ fn stock_changes(e: &ProcEvent) -> Vec<StockChange> {
                     *u += units;
                 } else if out.len() < MAX_STOCK_LINES_PER_EVENT {
                     out.push(StockChange::Sold { store: store.clone(), sku: line.sku.clone(), units });
-                } else {
-                    tracing::warn!(event_id = %e.event_id, sku = %line.sku, "purchase line past the stock lines kept per event: stock not taken off");
                 }
             }
             out
@@ -557,7 +555,14 @@ impl Work<'_> {
     /// Folds one event into the cached records, noting which it changed.
     fn apply(&mut self, e: &ProcEvent, changed: &mut BTreeSet<Key>) {
         if self.inventory.is_some() {
-            for change in stock_changes(e) {
+            let changes = stock_changes(e);
+            if let EventBody::Purchase(p) = &e.body {
+                let skus: HashSet<&str> = p.items.iter().map(|l| l.sku.as_str()).collect();
+                if skus.len() > changes.len() {
+                    tracing::warn!(event_id = %e.event_id, skus = skus.len(), kept = changes.len(), "an order past the stock lines kept per event: the others' stock not taken off");
+                }
+            }
+            for change in changes {
                 self.apply_stock(e, change, changed);
             }
         }
