@@ -211,6 +211,65 @@ fn athena_type(t: &DataType) -> String {
     }
 }
 
+/// The partition-projection properties of a table partitioned by `dt` (both the DDL and the Glue
+/// tables use them; the location template is added by whoever knows the bucket).
+fn projection_properties() -> [(&'static str, &'static str); 4] {
+    [
+        ("projection.enabled", "true"),
+        ("projection.dt.type", "date"),
+        ("projection.dt.format", "yyyy-MM-dd"),
+        ("projection.dt.range", "2024-01-01,NOW"),
+    ]
+}
+
+/// Every table of [`athena_ddl`] as the Glue catalog holds it, for the CDK stack (which knows the
+/// bucket): `{"tables": [{"name", "location" (relative to the lake's root, ending in `/`),
+/// "format" ("json" | "parquet"), "partitioned" (by `dt`, with partition projection), "columns":
+/// [{"name", "type"}], "parameters"}]}`. `infra/lake-tables.json` holds it, and a test keeps the
+/// two equal.
+pub fn glue_tables() -> serde_json::Value {
+    let columns = |schema: &Schema| {
+        schema
+            .fields()
+            .iter()
+            .map(|f| serde_json::json!({"name": f.name(), "type": athena_type(f.data_type())}))
+            .collect::<Vec<_>>()
+    };
+    let parameters = |format: &str, partitioned: bool| {
+        let mut p = serde_json::Map::new();
+        p.insert("classification".into(), format.into());
+        p.insert("EXTERNAL".into(), "TRUE".into());
+        if format == "parquet" {
+            p.insert("parquet.compression".into(), "ZSTD".into());
+        }
+        if partitioned {
+            for (k, v) in projection_properties() {
+                p.insert(k.into(), v.into());
+            }
+        }
+        serde_json::Value::Object(p)
+    };
+    let mut tables = vec![serde_json::json!({
+        "name": "events",
+        "location": "raw/",
+        "format": "json",
+        "partitioned": true,
+        "columns": columns(&raw_events_schema()),
+        "parameters": parameters("json", true),
+    })];
+    for table in Table::ALL {
+        tables.push(serde_json::json!({
+            "name": table.name(),
+            "location": format!("curated/{}/", table.name()),
+            "format": "parquet",
+            "partitioned": table.partitioned(),
+            "columns": columns(&table.schema()),
+            "parameters": parameters("parquet", table.partitioned()),
+        }));
+    }
+    serde_json::json!({ "tables": tables })
+}
+
 /// The Athena (Glue catalog) DDL of every table over a bucket's `s3://…/` prefix (`location` ends
 /// with `/`): `events` over `raw/` as JSON lines, the curated tables as Parquet, facts partitioned
 /// by `dt` with partition projection (no crawler, no `MSCK REPAIR`).
@@ -226,7 +285,8 @@ pub fn athena_ddl(location: &str) -> String {
     };
     let projection = |prefix: &str| {
         format!(
-            "PARTITIONED BY (`dt` string)\n{{format}}\nLOCATION '{location}{prefix}/'\nTBLPROPERTIES (\n  'projection.enabled' = 'true',\n  'projection.dt.type' = 'date',\n  'projection.dt.format' = 'yyyy-MM-dd',\n  'projection.dt.range' = '2024-01-01,NOW',\n  'storage.location.template' = '{location}{prefix}/dt=${{dt}}/'{{extra}}\n);\n"
+            "PARTITIONED BY (`dt` string)\n{{format}}\nLOCATION '{location}{prefix}/'\nTBLPROPERTIES (\n{}  'storage.location.template' = '{location}{prefix}/dt=${{dt}}/'{{extra}}\n);\n",
+            projection_properties().iter().map(|(k, v)| format!("  '{k}' = '{v}',\n")).collect::<String>()
         )
     };
     out.push_str(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS events (\n{}\n)\n", columns(&raw_events_schema())));

@@ -1,7 +1,7 @@
 //! Every KPI query in `examples/sql/` on a small lake whose answers were worked out by hand, plus
 //! the build's deduplication, idempotence and the raw `events` table.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use lake::curated::build;
 use lake::query::{render, Format, LakeQuery};
@@ -378,4 +378,26 @@ fn the_athena_ddl_in_examples_matches_the_schema() {
         want,
         "regenerate: shopstream lake ddl --location s3://YOUR-LAKE-BUCKET/ > examples/sql/athena/create_tables.sql"
     );
+}
+
+#[test]
+fn the_glue_tables_of_the_cdk_stack_match_the_schema() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/lake-tables.json");
+    let committed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        committed,
+        lake::schema::glue_tables(),
+        "regenerate: shopstream lake glue-tables > infra/lake-tables.json"
+    );
+    // The same tables, columns and projection as the DDL Athena users run by hand.
+    let ddl = lake::schema::athena_ddl("s3://b/");
+    for table in committed["tables"].as_array().unwrap() {
+        let name = table["name"].as_str().unwrap();
+        assert!(ddl.contains(&format!("CREATE EXTERNAL TABLE IF NOT EXISTS {name} (")), "{name} is not in the DDL");
+        for column in table["columns"].as_array().unwrap() {
+            let line = format!("`{}` {}", column["name"].as_str().unwrap(), column["type"].as_str().unwrap());
+            assert!(ddl.contains(&line), "{name}: {line} is not in the DDL");
+        }
+        assert!(ddl.contains(&format!("LOCATION 's3://b/{}'", table["location"].as_str().unwrap())), "{name}");
+    }
 }

@@ -98,6 +98,8 @@ enum LakeCommand {
         #[arg(long, value_name = "S3_URL")]
         location: String,
     },
+    /// Print the same tables as JSON for the CDK stack's Glue catalog (`infra/lake-tables.json`).
+    GlueTables,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -197,6 +199,10 @@ fn main() -> anyhow::Result<()> {
             anyhow::ensure!(location.starts_with("s3://"), "--location must be an s3:// URL");
             let location = if location.ends_with('/') { location } else { format!("{location}/") };
             print!("{}", lake::schema::athena_ddl(&location));
+            Ok(())
+        }
+        Command::Lake { command: LakeCommand::GlueTables } => {
+            println!("{}", serde_json::to_string_pretty(&lake::schema::glue_tables())?);
             Ok(())
         }
         Command::Query { data, format, file, sql } => query(data, format, file, sql),

@@ -5,7 +5,11 @@
 //!   sdk     build the npm package into sdk-wasm/pkg/
 //!   build   sdk + storefront into storefront/dist/
 //!   demo    setup, build, and run the local stack (`shopstream serve`); extra args go to serve
-//!   test    setup, build, and run every test (Rust, browser); ends with "tests: N passed, M failed"
+//!   package build what the CDK app deploys into infra/build/: the Lambdas (arm64, cargo-lambda with
+//!           zig), the storefront and the catalog's static files
+//!   infra   the CDK app's checks alone (its tests, cdk synth of dev and prod, cfn-lint)
+//!   test    setup, build, and run every test (Rust, browser, infrastructure); ends with
+//!           "tests: N passed, M failed"
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -39,12 +43,52 @@ fn main() -> Result<()> {
             ws.build_storefront()
         }
         Some("demo") => ws.demo(rest),
+        Some("package") => {
+            ws.setup(Browser::Skip)?;
+            ws.build_sdk()?;
+            ws.build_storefront()?;
+            ws.package(&ws.root.join("infra/build"), Lambdas::Build)
+        }
         Some("test") => ws.test(),
+        Some("infra") => {
+            ws.setup(Browser::Skip)?;
+            ws.build_sdk()?;
+            ws.build_storefront()?;
+            let mut tally = Tally::default();
+            let ok = ws.test_infra(&mut tally)?;
+            println!("tests: {} passed, {} failed", tally.passed, tally.failed);
+            if !ok || tally.failed > 0 {
+                bail!("the infrastructure checks failed");
+            }
+            Ok(())
+        }
         _ => {
-            eprintln!("usage: cargo xtask <setup|sdk|build|demo|test>");
+            eprintln!("usage: cargo xtask <setup|sdk|build|demo|package|infra|test>");
             std::process::exit(2);
         }
     }
+}
+
+/// The Lambda binaries the CDK app deploys: (cargo package, `[[bin]]` name).
+const LAMBDAS: [(&str, &str); 4] = [
+    ("ingest-lambda", "ingest-lambda"),
+    ("processor-lambda", "processor"),
+    ("recs-lambda", "recommendations"),
+    ("lake-lambda", "lake-build"),
+];
+const LAMBDA_TARGET: &str = "aarch64-unknown-linux-gnu";
+/// cargo-lambda and zig (PyPI), pinned: what `package` cross-compiles the Lambdas with.
+const CARGO_LAMBDA: &str = "cargo-lambda==1.9.2";
+const ZIGLANG: &str = "ziglang==0.17.1";
+/// cfn-lint (PyPI), pinned: the CI's lint of the synthesized templates.
+const CFN_LINT: &str = "cfn-lint==1.58.0";
+
+/// Whether `package` builds the Lambdas or writes stand-ins (the CI's synth checks the
+/// infrastructure, not the binaries; a deploy refuses nothing, so stand-ins never leave CI).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lambdas {
+    Build,
+    StandIn,
 }
 
 /// Whether `setup` installs Chromium (only the browser tests need it).
@@ -162,6 +206,27 @@ impl Workspace {
             .arg(format!("moto[server]=={MOTO_VERSION}")))
     }
 
+    /// A Python tool in its own virtualenv under the cache (`~/.cache/shopstream/<name>`), at the
+    /// pinned `requirements`; returns the venv's `bin/`.
+    fn python_tool(&self, name: &str, requirements: &[&str]) -> Result<PathBuf> {
+        let venv = self.tools.parent().unwrap_or(&self.tools).join(name);
+        let stamp = venv.join(".shopstream-requirements");
+        let want = requirements.join("\n");
+        if std::fs::read_to_string(&stamp).ok().as_deref() == Some(want.as_str()) {
+            return Ok(venv.join("bin"));
+        }
+        step(&format!("installing {} into {}", requirements.join(" "), venv.display()));
+        if capture("python3", &["-c", "import venv, ensurepip"]).is_none() {
+            apt_install(&["python3-venv"])?;
+        }
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(requirements))?;
+        std::fs::write(&stamp, want)?;
+        Ok(venv.join("bin"))
+    }
+
     fn moto_venv(&self) -> PathBuf {
         self.tools.parent().unwrap_or(&self.tools).join("moto")
     }
@@ -274,6 +339,120 @@ impl Workspace {
         copy_dir(&self.root.join("sdk-wasm/pkg"), &dist.join("sdk"))?;
         eprintln!("xtask: storefront built into {}", dist.display());
         Ok(())
+    }
+
+    /// What the CDK app deploys, into `out` (see infra/lib/artifacts.ts): `lambda/<bin>/bootstrap`,
+    /// `site/` (the built storefront and the product images), `catalog/v1/products/<sku>` and
+    /// `catalog-list.json` (the object `v1/products`). The storefront must be built already.
+    fn package(&self, out: &Path, lambdas: Lambdas) -> Result<()> {
+        let started = Instant::now();
+        for dir in ["site", "catalog", "lambda"] {
+            let _ = std::fs::remove_dir_all(out.join(dir));
+        }
+        let dist = self.root.join("storefront/dist");
+        anyhow::ensure!(dist.join("index.html").is_file(), "{} is not built (cargo xtask build)", dist.display());
+        copy_dir(&dist, &out.join("site"))?;
+        for file in catalog::static_files() {
+            let path = if file.path == "v1/products" {
+                out.join("catalog-list.json")
+            } else if file.path.starts_with("v1/") {
+                out.join("catalog").join(&file.path)
+            } else {
+                out.join("site").join(&file.path)
+            };
+            std::fs::create_dir_all(path.parent().context("a file has a folder")?)?;
+            std::fs::write(&path, &file.body)?;
+        }
+        match lambdas {
+            Lambdas::StandIn => {
+                for (_, bin) in LAMBDAS {
+                    let dir = out.join("lambda").join(bin);
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::write(
+                        dir.join("bootstrap"),
+                        "#!/bin/sh\necho 'a stand-in for the synth check: build the Lambdas with cargo xtask package' >&2\nexit 1\n",
+                    )?;
+                }
+            }
+            Lambdas::Build => {
+                let bin = self.python_tool("cargo-lambda", &[CARGO_LAMBDA, ZIGLANG])?;
+                let installed = capture("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+                if !installed.lines().any(|l| l.trim() == LAMBDA_TARGET) {
+                    step(&format!("installing the {LAMBDA_TARGET} target"));
+                    run(Command::new("rustup").args(["target", "add", LAMBDA_TARGET]))?;
+                }
+                step("building the Lambdas for arm64 (cargo lambda build --release --arm64; many minutes the first time)");
+                let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+                let mut cmd = Command::new(cargo());
+                cmd.args(["lambda", "build", "--release", "--arm64", "--lambda-dir"]).arg(out.join("lambda"));
+                for (package, _) in LAMBDAS {
+                    cmd.args(["-p", package]);
+                }
+                run(cmd.env("PATH", path).current_dir(&self.root))?;
+                for (_, bin) in LAMBDAS {
+                    let bootstrap = out.join("lambda").join(bin).join("bootstrap");
+                    let bytes = std::fs::metadata(&bootstrap).with_context(|| bootstrap.display().to_string())?.len();
+                    eprintln!("xtask: {bin}: {:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
+                }
+            }
+        }
+        eprintln!("xtask: packaged into {} ({:.0?})", out.display(), started.elapsed());
+        Ok(())
+    }
+
+    /// The CDK app's checks: its tests (node --test, counted), `cdk synth` of both environments from
+    /// the real storefront and catalog with stand-in Lambdas, and cfn-lint on every template.
+    fn test_infra(&self, tally: &mut Tally) -> Result<bool> {
+        let infra = self.root.join("infra");
+        let lock = infra.join("package-lock.json");
+        let stamp = infra.join("node_modules/.shopstream-lock");
+        let lock_bytes = std::fs::read(&lock).context("infra/package-lock.json")?;
+        if std::fs::read(&stamp).ok().as_deref() != Some(&lock_bytes[..]) {
+            step("installing the CDK app's packages (aws-cdk-lib, cdk-nag, the CDK CLI, TypeScript) into infra/node_modules");
+            run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&infra))?;
+            std::fs::write(&stamp, &lock_bytes)?;
+        }
+        let lint = self.python_tool("cfn-lint", &[CFN_LINT])?;
+        step("infrastructure: tsc, node --test infra/ (aws-cdk-lib assertions, cdk-nag)");
+        let _ = std::fs::remove_dir_all(infra.join("dist"));
+        run(Command::new(infra.join("node_modules/.bin/tsc")).args(["-p", "."]).current_dir(&infra))?;
+        let tests_ok = tally
+            .run(Command::new("node").args(["--test", "--test-reporter=tap", "dist/test/"]).current_dir(&infra))?;
+
+        let out = self.target.join("infra-ci");
+        self.package(&out, Lambdas::StandIn)?;
+        let mut templates = Vec::new();
+        for env in ["dev", "prod"] {
+            step(&format!("infrastructure: cdk synth -c env={env} (offline, no credentials)"));
+            let assembly = out.join(format!("cdk.out.{env}"));
+            let _ = std::fs::remove_dir_all(&assembly);
+            run(Command::new(infra.join("node_modules/.bin/cdk"))
+                .args(["synth", "--quiet", "--no-notices", "--no-version-reporting", "-c"])
+                .arg(format!("env={env}"))
+                .arg("-c")
+                .arg(format!("artifacts={}", out.display()))
+                .arg("-o")
+                .arg(&assembly)
+                .env("CDK_DISABLE_VERSION_CHECK", "1")
+                .env("CDK_DISABLE_CLI_TELEMETRY", "true")
+                .env_remove("AWS_PROFILE")
+                .env_remove("CDK_DEFAULT_ACCOUNT")
+                .env_remove("CDK_DEFAULT_REGION")
+                .current_dir(&infra))?;
+            for entry in std::fs::read_dir(&assembly)? {
+                let path = entry?.path();
+                if path.to_string_lossy().ends_with(".template.json") {
+                    templates.push(path);
+                }
+            }
+        }
+        anyhow::ensure!(templates.len() == 6, "expected 3 stacks per environment, got {templates:?}");
+        step("infrastructure: cfn-lint on the synthesized templates");
+        // Ignored, both written by CDK itself: W3005 (a DependsOn a Ref already implies, on every
+        // role's default policy) and W3045 (the access-log bucket's ACL, which CloudFront's
+        // standard logs still need).
+        run(Command::new(lint.join("cfn-lint")).args(["--ignore-checks", "W3005", "W3045", "--"]).args(&templates))?;
+        Ok(tests_ok)
     }
 
     fn package_version(&self) -> Result<String> {
@@ -411,6 +590,9 @@ impl Workspace {
 
         self.build_sdk()?;
         self.build_storefront()?;
+        // Before the browser tests: e2e/tests/csp.test.mjs loads the storefront under the CDK app's
+        // policy (infra/dist).
+        let infra_ok = self.test_infra(&mut tally)?;
         step("browser tests (node --test e2e/, headless Debian Chromium)");
         let mut node = Command::new("node");
         node.args(["--test", "--test-reporter=tap", "--test-concurrency=1", "--test-timeout=120000"])
@@ -425,7 +607,7 @@ impl Workspace {
 
         eprintln!("xtask: all tests took {:.0?}", started.elapsed());
         println!("tests: {} passed, {} failed", tally.passed, tally.failed);
-        if !rust_ok || !node_ok || tally.failed > 0 {
+        if !rust_ok || !node_ok || !infra_ok || tally.failed > 0 {
             bail!("some tests failed");
         }
         if tally.passed == 0 {
