@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ArnFormat, Aws, Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnOutput, Duration, RemovalPolicy, Size, Stack, StackProps } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -479,6 +479,11 @@ export class DataStack extends Stack {
       "Invoking the lake-build function's versions (the target's grant); that one function only",
       `IAM5[Resource::${arnRef(this.lakeBuild.fn)}:*]`,
     );
+    new CfnOutput(this, 'LakeBucket', { description: 'raw/, curated/, reference/ (products.jsonl, stores.jsonl)', value: this.lakeBucket.bucketName });
+    new CfnOutput(this, 'AthenaWorkGroup', { description: 'Run examples/sql here', value: `${settings.prefix}-lake` });
+    new CfnOutput(this, 'GlueDatabase', { value: this.glueDatabase });
+    new CfnOutput(this, 'StockAlertsTopic', { description: 'Subscribe to receive low-stock alerts', value: this.stockAlerts.topicArn });
+    new CfnOutput(this, 'ProcessorFailuresQueue', { value: this.processorDlq.queueUrl });
     new scheduler.Schedule(this, 'LakeBuildSchedule', {
       description: 'Builds the curated lake from raw/',
       schedule: scheduler.ScheduleExpression.rate(settings.lakeBuildEvery),

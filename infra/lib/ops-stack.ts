@@ -1,7 +1,7 @@
 // Operations: alarms on what loses or delays events, to one SNS topic (e-mailed when `alarmEmail`
 // is set), and a dashboard of the pipeline from request to lake.
 
-import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -166,6 +166,7 @@ export class OpsStack extends Stack {
         label: metricName,
         period: Duration.minutes(1),
       });
+    new CfnOutput(this, 'AlarmTopic', { value: this.topic.topicArn });
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${settings.prefix}-pipeline`,
       defaultInterval: Duration.hours(3),

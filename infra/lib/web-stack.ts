@@ -6,7 +6,7 @@
 // The distribution and the API live in one stack on purpose: the ingest's allow-list names the
 // distribution's domain, and the distribution names the API's; across two stacks that is a cycle.
 
-import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -366,10 +366,15 @@ export class WebStack extends Stack {
         acknowledge(child, "CDK's BucketDeployment handler: its runtime is chosen by aws-cdk-lib (pinned in package.json)", 'L1');
       }
     }
-  }
 
-  /** The API's own URL (what third-party shops' trackers send to). */
-  get apiUrl(): string {
-    return this.api.url;
+    new CfnOutput(this, 'StorefrontUrl', {
+      description: 'The demo shop (its tracker sends to /v1/events on the same origin)',
+      value: `https://${this.distribution.distributionDomainName}/`,
+    });
+    new CfnOutput(this, 'EventsEndpoint', {
+      description: "Other shops' trackers: shopstream.init({ endpoint: <this>, writeKey: <a key of the sites context> })",
+      value: `${this.api.url}v1/events`,
+    });
+    new CfnOutput(this, 'RecommendationsEndpoint', { value: `${this.api.url}v1/recommendations` });
   }
 }
