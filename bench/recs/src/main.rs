@@ -252,6 +252,10 @@ struct Timed {
     commit_ns: AtomicU64,
     commits: AtomicU64,
     commit_records: AtomicU64,
+    /// What the same commits would cost on DynamoDB, in write capacity units.
+    commit_wcu: AtomicU64,
+    /// What the same loads and applied-checks would cost, in (strongly consistent) read units.
+    read_rcu: AtomicU64,
 }
 
 impl Timed {
@@ -265,6 +269,8 @@ impl Timed {
             commit_ns: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             commit_records: AtomicU64::new(0),
+            commit_wcu: AtomicU64::new(0),
+            read_rcu: AtomicU64::new(0),
         }
     }
 
@@ -279,6 +285,7 @@ impl Timed {
             "load_s": s(&self.load_ns), "load_calls": n(&self.load_calls), "load_keys": n(&self.load_keys),
             "applied_s": s(&self.applied_ns),
             "commit_s": s(&self.commit_ns), "commits": n(&self.commits), "commit_records": n(&self.commit_records),
+            "commit_wcu": n(&self.commit_wcu), "read_rcu": n(&self.read_rcu),
         })
     }
 }
@@ -289,6 +296,10 @@ impl StateStore for Timed {
         let t = Instant::now();
         let r = self.inner.load(keys).await;
         Timed::add(&self.load_ns, t);
+        if let Ok(found) = &r {
+            let rcu = dynamodb_state::load_read_units(keys, found).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            self.read_rcu.fetch_add(rcu, Ordering::Relaxed);
+        }
         self.load_calls.fetch_add(1, Ordering::Relaxed);
         self.load_keys.fetch_add(keys.len() as u64, Ordering::Relaxed);
         r
@@ -298,11 +309,14 @@ impl StateStore for Timed {
         let t = Instant::now();
         let r = self.inner.applied(event_ids).await;
         Timed::add(&self.applied_ns, t);
+        self.read_rcu.fetch_add(event_ids.len() as u64, Ordering::Relaxed);
         r
     }
 
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let records = commit.records.len() as u64;
+        let wcu = dynamodb_state::commit_write_units(&commit).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.commit_wcu.fetch_add(wcu, Ordering::Relaxed);
         let t = Instant::now();
         let r = self.inner.commit(commit).await;
         Timed::add(&self.commit_ns, t);

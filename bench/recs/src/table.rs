@@ -174,6 +174,25 @@ pub fn render(lines: &[Value]) -> String {
             format!("{:.2}× (rounds {})", median(&sm), range(&sm, 2)),
             String::new(),
         ]);
+        // What the same commits cost on DynamoDB (the adapter's transactions: two units per started
+        // KB of each item written, markers included): the on-demand bill's main line.
+        let (wcu, rcu) = (med("commit_wcu"), med("read_rcu"));
+        row([
+            format!("processor's reads and writes as DynamoDB would bill them, batches of {}", s["batch"]),
+            "capacity units per event: writes (transactional), reads (strongly consistent)".into(),
+            format!(
+                "{:.1} WCU per event ({:.0} WCU in {:.0} commits; {:.2} records written per event, and its marker); {:.1} RCU per event ({:.0}: loads and applied-event checks)",
+                wcu / events,
+                wcu,
+                med("commits"),
+                med("commit_records") / events,
+                rcu / events,
+                rcu
+            ),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
     }
 
     for r in of("inproc") {

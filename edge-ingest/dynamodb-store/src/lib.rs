@@ -100,6 +100,38 @@ pub mod attributes {
     pub use crate::codec::{BODY, KEY, POSITION, TTL, VERSION};
 }
 
+/// The write capacity units `commit` consumes as this adapter writes it: one transaction, where
+/// each item (record, applied-event marker, checkpoint) costs two units per started KB of its size
+/// as DynamoDB counts it. For cost estimates (`bench/recs` reports it per event); DynamoDB itself
+/// reports the same through `ReturnConsumedCapacity`.
+pub fn commit_write_units(commit: &Commit) -> Result<u64, serde_json::Error> {
+    let units = |item: &Attrs| 2 * codec::item_bytes(item).div_ceil(1024).max(1) as u64;
+    let mut total = 0;
+    for (key, read, value) in &commit.records {
+        total += units(&codec::record_item(key, read + 1, value)?);
+    }
+    total += commit.applied.iter().map(|id| units(&codec::marker_item(id, commit.applied_at))).sum::<u64>();
+    if let Some((consumer, position)) = &commit.checkpoint {
+        total += units(&codec::checkpoint_item(consumer, *position));
+    }
+    Ok(total)
+}
+
+/// The read capacity units a strongly consistent [`StateStore::load`] of `keys` consumes (the
+/// adapter's default), given the records it `found`: one unit per started 4 KB of each item, and
+/// one for a key that is absent. A [`StateStore::applied`] check costs one unit per event id (a
+/// marker is far under 4 KB). For cost estimates, as [`commit_write_units`].
+pub fn load_read_units(keys: &[Key], found: &HashMap<Key, Versioned>) -> Result<u64, serde_json::Error> {
+    let mut total = 0;
+    for key in keys {
+        total += match found.get(key) {
+            Some(v) => codec::item_bytes(&codec::record_item(key, v.version, &v.value)?).div_ceil(4096).max(1) as u64,
+            None => 1,
+        };
+    }
+    Ok(total)
+}
+
 /// The state store on one DynamoDB table. See the crate documentation for the table's design.
 ///
 /// ```no_run
@@ -542,5 +574,36 @@ mod tests {
     fn the_store_takes_as_many_writes_as_a_transaction() {
         assert_eq!(MAX_TRANSACTION_ACTIONS, 100);
         assert_eq!(APPLIED_TTL_MS, 7 * 24 * 3600 * 1000, "the crate documentation says 7 days");
+    }
+
+    #[test]
+    fn a_commit_costs_two_units_per_started_kilobyte_of_each_item() {
+        use personalize::model::{Trending, Value};
+        let small = (Key::TrendingAll, 0, Value::Trending(Trending::default()));
+        // A key of 1,500 bytes: the item is over 1 KB and under 2 KB.
+        let large = (Key::Item("x".repeat(1500)), 3, Value::Trending(Trending::default()));
+        let commit = |records, applied: Vec<String>, checkpoint| Commit {
+            records,
+            applied,
+            applied_at: 1_700_000_000_000,
+            checkpoint,
+        };
+        assert_eq!(commit_write_units(&commit(vec![small.clone()], vec![], None)).unwrap(), 2);
+        assert_eq!(commit_write_units(&commit(vec![large.clone()], vec![], None)).unwrap(), 4);
+        let markers = vec!["e-1".to_string(), "e-2".to_string()];
+        assert_eq!(commit_write_units(&commit(vec![], markers.clone(), None)).unwrap(), 4);
+        let all = commit(vec![small, large], markers, Some(("local".into(), 42)));
+        assert_eq!(commit_write_units(&all).unwrap(), 2 + 4 + 4 + 2);
+    }
+
+    #[test]
+    fn a_load_costs_a_unit_per_started_4_kb_and_one_per_absent_key() {
+        use personalize::model::{Trending, Value};
+        let small = Versioned { version: 1, value: Value::Trending(Trending::default()) };
+        let (a, b, absent) = (Key::TrendingAll, Key::Item("y".repeat(5000)), Key::Item("none".into()));
+        let found = HashMap::from([(a.clone(), small.clone()), (b.clone(), small)]);
+        assert_eq!(load_read_units(&[a.clone()], &found).unwrap(), 1);
+        assert_eq!(load_read_units(&[b.clone()], &found).unwrap(), 2, "a key of 5,000 bytes: over 4 KB");
+        assert_eq!(load_read_units(&[a, b, absent], &found).unwrap(), 1 + 2 + 1);
     }
 }
