@@ -602,8 +602,8 @@ mod tests {
         let small = Versioned { version: 1, value: Value::Trending(Trending::default()) };
         let (a, b, absent) = (Key::TrendingAll, Key::Item("y".repeat(5000)), Key::Item("none".into()));
         let found = HashMap::from([(a.clone(), small.clone()), (b.clone(), small)]);
-        assert_eq!(load_read_units(&[a.clone()], &found).unwrap(), 1);
-        assert_eq!(load_read_units(&[b.clone()], &found).unwrap(), 2, "a key of 5,000 bytes: over 4 KB");
+        assert_eq!(load_read_units(std::slice::from_ref(&a), &found).unwrap(), 1);
+        assert_eq!(load_read_units(std::slice::from_ref(&b), &found).unwrap(), 2, "a key of 5,000 bytes: over 4 KB");
         assert_eq!(load_read_units(&[a, b, absent], &found).unwrap(), 1 + 2 + 1);
     }
 }
