@@ -109,6 +109,7 @@ export class DataStack extends Stack {
       objectOwnership: s3.ObjectOwnership.OBJECT_WRITER, // CloudFront's standard logs use ACLs
       lifecycleRules: [{ id: 'expire', expiration: Duration.days(90) }],
       removalPolicy: removal,
+      autoDeleteObjects: !settings.retainData, // dev: `cdk destroy` empties it first
     });
     acknowledge(this.logsBucket, 'This is the access-log bucket; logging it into itself would loop', 'S1');
 
@@ -141,6 +142,7 @@ export class DataStack extends Stack {
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
       removalPolicy: removal,
+      autoDeleteObjects: !settings.retainData, // dev: `cdk destroy` empties it first
     });
 
     this.stream = new kinesis.Stream(this, 'Events', {
@@ -443,8 +445,11 @@ export class DataStack extends Stack {
       timeout: Duration.minutes(15),
       // The job copies the changed days' raw objects (gzip) to /tmp before building them.
       ephemeralStorageSize: Size.gibibytes(10),
-      // One build at a time: two would race on the manifest (the lake crate's lock is local).
-      reservedConcurrentExecutions: 1,
+      // One build at a time: two would race on the manifest (the lake crate's lock is local). An
+      // account at Lambda's default concurrency limit (10) cannot reserve any: there,
+      // `-c reserveLakeBuildConcurrency=false`, and the hourly schedule (each run well under an
+      // hour) is what keeps runs apart.
+      reservedConcurrentExecutions: settings.reserveLakeBuildConcurrency ? 1 : undefined,
       environment: { SHOPSTREAM_LAKE_BUCKET: this.lakeBucket.bucketName, SHOPSTREAM_LAKE_PREFIX: '' },
     });
     const lakeRole = this.lakeBuild.role;

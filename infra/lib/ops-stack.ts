@@ -65,6 +65,17 @@ export class OpsStack extends Stack {
       masterKey: key,
       enforceSSL: true,
     });
+    // `enforceSSL` gives the topic a policy of its own, which replaces SNS's default one: CloudWatch
+    // must be allowed to publish explicitly (from this account's alarms only).
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
     if (settings.alarmEmail !== undefined) {
       this.topic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
     }

@@ -41,10 +41,16 @@ export interface Settings {
   lakeBuildEvery: Duration;
   /** The built Lambdas, storefront and catalog (`cargo xtask package` writes `infra/build/`). */
   artifactsDir: string;
+  /** Whether this environment sets API Gateway's account-wide CloudWatch role (false for the
+   * second environment of one account and region). */
+  apiGatewayCloudWatchRole: boolean;
+  /** Reserve the lake build's concurrency at 1 (accounts at the default limit of 10 cannot reserve). */
+  reserveLakeBuildConcurrency: boolean;
 }
 
 /** The defaults per environment; every one can be overridden from the context. */
-const DEFAULTS: Record<EnvName, Omit<Settings, 'envName' | 'prefix' | 'sites' | 'storefrontOrigins' | 'artifactsDir'>> = {
+type Derived = 'envName' | 'prefix' | 'sites' | 'storefrontOrigins' | 'artifactsDir' | 'apiGatewayCloudWatchRole' | 'reserveLakeBuildConcurrency';
+const DEFAULTS: Record<EnvName, Omit<Settings, Derived>> = {
   dev: {
     streamRetention: Duration.hours(24),
     retainData: false,
@@ -76,6 +82,13 @@ function str(ctx: ContextReader, key: string): string | undefined {
   const v = ctx.tryGetContext(key);
   if (v === undefined || v === null || v === '') return undefined;
   return String(v);
+}
+
+function bool(ctx: ContextReader, key: string, byDefault: boolean): boolean {
+  const v = str(ctx, key);
+  if (v === undefined) return byDefault;
+  if (v !== 'true' && v !== 'false') throw new Error(`context ${key}=${v}: expected true or false`);
+  return v === 'true';
 }
 
 function int(ctx: ContextReader, key: string, min: number, max: number): number | undefined {
@@ -147,5 +160,7 @@ export function settingsFrom(ctx: ContextReader): Settings {
     apiBurstLimit: int(ctx, 'apiBurstLimit', 1, 5000) ?? d.apiBurstLimit,
     wafRequestsPerIpPer5Min: int(ctx, 'wafRequestsPerIpPer5Min', 100, 2_000_000_000) ?? d.wafRequestsPerIpPer5Min,
     artifactsDir: str(ctx, 'artifacts') ?? 'build',
+    apiGatewayCloudWatchRole: bool(ctx, 'apiGatewayCloudWatchRole', true),
+    reserveLakeBuildConcurrency: bool(ctx, 'reserveLakeBuildConcurrency', true),
   };
 }

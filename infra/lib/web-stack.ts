@@ -14,6 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 
@@ -26,6 +27,11 @@ import { Settings, SiteAccess } from './settings';
 
 /** The API Gateway stage name (also the path CloudFront prefixes to API requests). */
 export const STAGE = 'api';
+
+/** Set by CloudFront on API requests: the viewer's address (over anything the viewer sent). */
+export const VIEWER_IP_HEADER = 'x-shopstream-viewer-ip';
+/** Set by CloudFront on API requests: a secret that marks them as having come through it. */
+export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
 
 /** The paths CloudFront sends to the API (everything else is the site on S3). */
 export const API_PATHS = ['/v1/events', '/v1/recommendations'];
@@ -59,8 +65,11 @@ export class WebStack extends Stack {
       restApiName: `${settings.prefix}-api`,
       description: 'Shopstream: event ingest and recommendations',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: removal,
+      // API Gateway's CloudWatch role is one setting per account and region: the environment that
+      // owns it keeps it (retained), and one sharing the account with it passes
+      // `-c apiGatewayCloudWatchRole=false` so that it neither overwrites nor deletes it.
+      cloudWatchRole: settings.apiGatewayCloudWatchRole,
+      cloudWatchRoleRemovalPolicy: settings.apiGatewayCloudWatchRole ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
         stageName: STAGE,
         throttlingRateLimit: settings.apiRateLimit,
@@ -101,6 +110,7 @@ export class WebStack extends Stack {
       serverAccessLogsBucket: data.logsBucket,
       serverAccessLogsPrefix: 'site/',
       removalPolicy: RemovalPolicy.DESTROY, // rebuilt from the repository by every deploy
+      autoDeleteObjects: true,
     });
 
     const csp = storefrontCsp(`cognito-idp.${this.region}.amazonaws.com`, artifacts.inlineScriptHashes());
@@ -135,6 +145,38 @@ export class WebStack extends Stack {
       ),
     });
     const siteOrigin = origins.S3BucketOrigin.withOriginAccessControl(this.siteBucket);
+    // Requests through CloudFront reach the API from CloudFront's addresses, so a rate limit per
+    // source IP would count an edge, not a shopper. CloudFront therefore sends two headers: the
+    // viewer's address (`X-Shopstream-Viewer-Ip`, set by this function, over anything the viewer
+    // sent) and a secret only it knows (`X-Origin-Verify`); the web ACL counts requests carrying
+    // the secret per viewer address, and all others per source IP.
+    const originSecret = new secretsmanager.Secret(this, 'OriginVerify', {
+      secretName: `${settings.prefix}-origin-verify`,
+      description: 'Shared by CloudFront (an origin header) and the API web ACL: marks requests that came through the distribution',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    acknowledge(
+      originSecret,
+      'A marker shared by CloudFront and WAF, not a credential of a system: rotating it means redeploying both, which `cdk deploy` does when the secret is replaced',
+      'SMG4',
+    );
+    const originSecretValue = originSecret.secretValue.unsafeUnwrap();
+    const viewerIp = new cloudfront.Function(this, 'ViewerIp', {
+      functionName: `${settings.prefix}-viewer-ip`,
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      comment: "Tells the API (and its web ACL) the viewer's address",
+      code: cloudfront.FunctionCode.fromInline(
+        [
+          'function handler(event) {',
+          '  var request = event.request;',
+          `  request.headers['${VIEWER_IP_HEADER}'] = { value: event.viewer.ip };`,
+          '  return request;',
+          '}',
+        ].join('\n'),
+      ),
+    });
+
     // The API's host from its id, not from its stage URL: the stage depends on the methods, the
     // methods on the ingest Lambda, whose allow-list names this distribution.
     const apiHost = `${this.api.restApiId}.execute-api.${this.region}.${this.urlSuffix}`;
@@ -142,7 +184,7 @@ export class WebStack extends Stack {
       originPath: `/${STAGE}`,
       protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
       originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
-      customHeaders: { 'X-Write-Key': settings.storefrontWriteKey },
+      customHeaders: { 'X-Write-Key': settings.storefrontWriteKey, [ORIGIN_VERIFY_HEADER]: originSecretValue },
     });
     const apiBehavior: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
@@ -151,6 +193,7 @@ export class WebStack extends Stack {
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       responseHeadersPolicy: headers,
+      functionAssociations: [{ function: viewerIp, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     };
     this.distribution = new cloudfront.Distribution(this, 'Storefront', {
       comment: `${settings.prefix} storefront`,
@@ -209,7 +252,11 @@ export class WebStack extends Stack {
       },
     });
     this.ingest.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['kinesis:PutRecords'], resources: [data.stream.streamArn] }),
+      new iam.PolicyStatement({
+        // PutRecords for events; DescribeStreamSummary for `/readyz` (the stream is active).
+        actions: ['kinesis:PutRecords', 'kinesis:DescribeStreamSummary'],
+        resources: [data.stream.streamArn],
+      }),
     );
     const rejectedObjects = `arn:${this.partition}:s3:::${lakeBucketName(settings)}/${LAKE.rejected}ingest/*`;
     this.ingest.role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [rejectedObjects] }));
@@ -282,6 +329,14 @@ export class WebStack extends Stack {
       },
       visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true },
     });
+    const fromCloudFront: wafv2.CfnWebACL.StatementProperty = {
+      byteMatchStatement: {
+        fieldToMatch: { singleHeader: { Name: ORIGIN_VERIFY_HEADER } },
+        positionalConstraint: 'EXACTLY',
+        searchString: originSecretValue,
+        textTransformations: [{ priority: 0, type: 'NONE' }],
+      },
+    };
     this.webAcl = new wafv2.CfnWebACL(this, 'ApiAcl', {
       name: `${settings.prefix}-api`,
       scope: 'REGIONAL',
@@ -289,18 +344,40 @@ export class WebStack extends Stack {
       visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `${settings.prefix}-api`, sampledRequestsEnabled: true },
       rules: [
         {
+          // Sent straight to the API (other shops' trackers): per source IP.
           name: 'RatePerIp',
           priority: 0,
           action: { block: {} },
           statement: {
-            rateBasedStatement: { aggregateKeyType: 'IP', limit: settings.wafRequestsPerIpPer5Min, evaluationWindowSec: 300 },
+            rateBasedStatement: {
+              aggregateKeyType: 'IP',
+              limit: settings.wafRequestsPerIpPer5Min,
+              evaluationWindowSec: 300,
+              scopeDownStatement: { notStatement: { statement: fromCloudFront } },
+            },
           },
           visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'RatePerIp', sampledRequestsEnabled: true },
         },
+        {
+          // Through the storefront's distribution: per viewer address, as CloudFront reports it.
+          name: 'RatePerViewerIp',
+          priority: 1,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'FORWARDED_IP',
+              forwardedIpConfig: { headerName: VIEWER_IP_HEADER, fallbackBehavior: 'MATCH' },
+              limit: settings.wafRequestsPerIpPer5Min,
+              evaluationWindowSec: 300,
+              scopeDownStatement: fromCloudFront,
+            },
+          },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: 'RatePerViewerIp', sampledRequestsEnabled: true },
+        },
         // A batch may be up to 1 MiB (event-schema's MAX_BATCH_BYTES); the common rule set blocks
         // bodies over 8 KB, so that one rule only counts: the ingest enforces its own named limits.
-        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
+        managed('AWSManagedRulesCommonRuleSet', 2, ['SizeRestrictions_BODY']),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 3),
       ],
     });
     new wafv2.CfnWebACLAssociation(this, 'ApiAclAssociation', {
@@ -342,7 +419,9 @@ export class WebStack extends Stack {
       destinationBucket: this.siteBucket,
       prune: false, // the catalog's objects sit beside the site's
       distribution: this.distribution,
-      distributionPaths: ['/index.html', '/config.json'],
+      // Everything: the JS and wasm keep their names from build to build, and a page must not load
+      // a new index.html with an old wasm-bindgen pair (or the reverse) from the edge's cache.
+      distributionPaths: ['/*'],
       role: deployRole('SiteFilesRole'),
       memoryLimit: 512,
     });

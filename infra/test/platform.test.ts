@@ -14,7 +14,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { buildPlatform } from '../lib/app';
 import { PROCESSOR_SOURCE } from '../lib/data-stack';
 import { THRESHOLDS } from '../lib/ops-stack';
-import { API_PATHS } from '../lib/web-stack';
+import { API_PATHS, ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER } from '../lib/web-stack';
 import { INLINE_SCRIPT, synthPlatform } from './fixture';
 
 type Json = Record<string, any>;
@@ -65,8 +65,11 @@ describe('encryption at rest on every store', () => {
           RestrictPublicBuckets: true,
         });
       }
-      for (const [id, policy] of resources(template, 'AWS::S3::BucketPolicy')) {
-        const denyInsecure = policy.Properties.PolicyDocument.Statement.some(
+      const policies = resources(template, 'AWS::S3::BucketPolicy').map(([, p]) => p.Properties);
+      for (const [id] of resources(template, 'AWS::S3::Bucket')) {
+        const policy = policies.find((p) => p.Bucket.Ref === id);
+        assert.ok(policy, `${id} has no bucket policy`);
+        const denyInsecure = policy!.PolicyDocument.Statement.some(
           (s: Json) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false',
         );
         assert.ok(denyInsecure, `${id} does not refuse plain HTTP`);
@@ -97,9 +100,11 @@ describe('encryption at rest on every store', () => {
       SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } },
     });
     t.data.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
+    // Customer-managed keys (CloudWatch cannot publish to a topic under `alias/aws/sns`).
     for (const template of all(t)) {
+      const keys = Object.keys(template.findResources('AWS::KMS::Key'));
       for (const [id, topic] of resources(template, 'AWS::SNS::Topic')) {
-        assert.ok(topic.Properties.KmsMasterKeyId, `${id} is not encrypted`);
+        assert.deepEqual(topic.Properties.KmsMasterKeyId, { 'Fn::GetAtt': [keys[0], 'Arn'] }, id);
       }
     }
     const firehose = onlyResource(t.data, 'AWS::KinesisFirehose::DeliveryStream').Properties;
@@ -179,7 +184,13 @@ describe('the processor', () => {
 });
 
 describe('the Lambdas', () => {
-  it("are given exactly the variables their crates read (each crate's `vars` module)", () => {
+  it("are given only variables their crates read (each crate's `vars` module), and the ones each requires", () => {
+    const required: Record<string, string[]> = {
+      'shopstream-dev-ingest': ['SHOPSTREAM_STREAM_NAME', 'SHOPSTREAM_WRITE_KEYS', 'SHOPSTREAM_COGNITO_POOL_ID', 'SHOPSTREAM_COGNITO_CLIENT_IDS', 'SHOPSTREAM_REJECTED_BUCKET'],
+      'shopstream-dev-processor': ['SHOPSTREAM_STATE_TABLE', 'SHOPSTREAM_REJECTED_BUCKET', 'SHOPSTREAM_ALERT_TOPIC_ARN'],
+      'shopstream-dev-recommendations': ['SHOPSTREAM_STATE_TABLE', 'SHOPSTREAM_COGNITO_POOL_ID', 'SHOPSTREAM_COGNITO_CLIENT_IDS'],
+      'shopstream-dev-lake-build': ['SHOPSTREAM_LAKE_BUCKET'],
+    };
     const crates: Record<string, string> = {
       'shopstream-dev-ingest': 'edge-ingest/lambda/src/lib.rs',
       'shopstream-dev-processor': 'edge-ingest/processor-lambda/src/lib.rs',
@@ -194,8 +205,12 @@ describe('the Lambdas', () => {
         seen.push(fn.Properties.FunctionName);
         const rust = readFileSync(join(__dirname, '..', '..', '..', source), 'utf8');
         const declared = new Set([...rust.matchAll(/pub const [A-Z_]+: &str = "([A-Z_]+)";/g)].map((m) => m[1]));
-        for (const name of Object.keys(fn.Properties.Environment.Variables)) {
+        const given = Object.keys(fn.Properties.Environment.Variables);
+        for (const name of given) {
           assert.ok(declared.has(name), `${fn.Properties.FunctionName} is given ${name}, which ${source} does not read`);
+        }
+        for (const name of required[fn.Properties.FunctionName]) {
+          assert.ok(given.includes(name), `${fn.Properties.FunctionName} lacks ${name}`);
         }
       }
     }
@@ -207,9 +222,11 @@ describe('the Lambdas', () => {
       [t, 14],
       [tp, 90],
     ] as const) {
+      const seen: string[] = [];
       for (const template of [x.data, x.web]) {
         for (const [id, fn] of resources(template, 'AWS::Lambda::Function')) {
-          if (id.startsWith('CustomCDKBucketDeployment')) continue; // CDK's own handler
+          if (!String(fn.Properties.FunctionName).startsWith('shopstream-')) continue; // CDK's own handlers
+          seen.push(fn.Properties.FunctionName);
           const p = fn.Properties;
           assert.equal(p.Runtime, 'provided.al2023', id);
           assert.deepEqual(p.Architectures, ['arm64'], id);
@@ -219,6 +236,7 @@ describe('the Lambdas', () => {
           assert.equal(template.toJSON().Resources[group].Properties.RetentionInDays, days, id);
         }
       }
+      assert.deepEqual(seen.sort(), ['ingest', 'lake-build', 'processor', 'recommendations'].map((n) => `${x === t ? 'shopstream-dev' : 'shopstream-prod'}-${n}`));
     }
   });
 
@@ -234,6 +252,12 @@ describe('the Lambdas', () => {
     t.data.hasResourceProperties('AWS::Scheduler::Schedule', {
       ScheduleExpression: 'rate(1 hour)',
       Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] } }),
+    });
+    // An account at the default concurrency limit cannot reserve: the option drops the reservation.
+    const unreserved = Template.fromStack(synthPlatform({ env: 'dev', reserveLakeBuildConcurrency: 'false' }).platform.data);
+    unreserved.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'shopstream-dev-lake-build',
+      ReservedConcurrentExecutions: Match.absent(),
     });
   });
 });
@@ -284,6 +308,7 @@ describe('IAM', () => {
     // Ingest: put records on the one stream; no read of it, no table.
     const ingest = actionsOf(policyOf(t.web, 'IngestRole'));
     assert.ok(ingest.has('kinesis:PutRecords'));
+    assert.ok(ingest.has('kinesis:DescribeStreamSummary'), '/readyz asks whether the stream is active');
     assert.ok(![...ingest].some((a) => String(a).startsWith('dynamodb:') || a === 'kinesis:GetRecords'));
     // Processor: the table (no Scan, no Delete), its rejected prefix, publish to the alert topic.
     const processor = policyOf(t.data, 'ProcessorRole');
@@ -309,16 +334,48 @@ describe('the API', () => {
     });
   });
 
-  it('the web ACL has the managed common and known-bad-inputs groups and a rate limit per IP', () => {
+  it("the web ACL has the managed common and known-bad-inputs groups and a rate limit per shopper's IP", () => {
     const rules = onlyResource(t.web, 'AWS::WAFv2::WebACL').Properties.Rules as Json[];
     const byName = Object.fromEntries(rules.map((r) => [r.Name, r]));
     assert.equal(onlyResource(t.web, 'AWS::WAFv2::WebACL').Properties.Scope, 'REGIONAL');
-    assert.deepEqual(byName.RatePerIp.Statement.RateBasedStatement, {
+    // Requests CloudFront marked with the secret are counted per viewer address (the header its
+    // function sets); all others per source IP. The two scopes are complements.
+    const secret = logicalId(t.web, 'AWS::SecretsManager::Secret');
+    const fromCloudFront = {
+      ByteMatchStatement: {
+        FieldToMatch: { SingleHeader: { Name: ORIGIN_VERIFY_HEADER } },
+        PositionalConstraint: 'EXACTLY',
+        SearchString: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ Ref: secret }])]) }),
+        TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+      },
+    };
+    Template.fromJSON({ Resources: { R: { Type: 'X', Properties: byName.RatePerIp.Statement.RateBasedStatement } } }).hasResourceProperties('X', {
       AggregateKeyType: 'IP',
       Limit: 2000,
       EvaluationWindowSec: 300,
+      ScopeDownStatement: { NotStatement: { Statement: fromCloudFront } },
+    });
+    Template.fromJSON({ Resources: { R: { Type: 'X', Properties: byName.RatePerViewerIp.Statement.RateBasedStatement } } }).hasResourceProperties('X', {
+      AggregateKeyType: 'FORWARDED_IP',
+      ForwardedIPConfig: { HeaderName: VIEWER_IP_HEADER, FallbackBehavior: 'MATCH' },
+      Limit: 2000,
+      EvaluationWindowSec: 300,
+      ScopeDownStatement: fromCloudFront,
     });
     assert.deepEqual(byName.RatePerIp.Action, { Block: {} });
+    assert.deepEqual(byName.RatePerViewerIp.Action, { Block: {} });
+    // CloudFront sends the same secret, and sets the viewer's address from what it saw.
+    const origin = onlyResource(t.web, 'AWS::CloudFront::Distribution').Properties.DistributionConfig.Origins.find(
+      (o: Json) => o.CustomOriginConfig !== undefined,
+    );
+    const verify = origin.OriginCustomHeaders.find((h: Json) => h.HeaderName === ORIGIN_VERIFY_HEADER);
+    assert.match(JSON.stringify(verify.HeaderValue), new RegExp(`"Ref":"${secret}"`));
+    const code = resources(t.web, 'AWS::CloudFront::Function')
+      .map(([, f]) => f.Properties.FunctionCode as string)
+      .find((c) => c.includes(VIEWER_IP_HEADER))!;
+    const handler = new Function(`${code}; return handler;`)();
+    const out = handler({ viewer: { ip: '198.51.100.7' }, request: { uri: '/v1/events', headers: { [VIEWER_IP_HEADER]: { value: '10.0.0.1' } } } });
+    assert.deepEqual(out.headers[VIEWER_IP_HEADER], { value: '198.51.100.7' }, "the viewer's own value is replaced");
     for (const group of ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet']) {
       assert.equal(byName[group].Statement.ManagedRuleGroupStatement.VendorName, 'AWS', group);
       assert.deepEqual(byName[group].OverrideAction, { None: {} }, `${group} blocks`);
@@ -358,6 +415,18 @@ describe('the API', () => {
       }),
     });
     t.web.hasResourceProperties('AWS::ApiGateway::RestApi', { BinaryMediaTypes: ['*/*'], EndpointConfiguration: { Types: ['REGIONAL'] } });
+    const ingestFn = logicalId(t.web, 'AWS::Lambda::Function', { FunctionName: 'shopstream-dev-ingest' });
+    const v1 = logicalId(t.web, 'AWS::ApiGateway::Resource', { PathPart: 'v1' });
+    const proxy = logicalId(t.web, 'AWS::ApiGateway::Resource', { PathPart: '{proxy+}', ParentId: { Ref: v1 } });
+    t.web.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      ResourceId: { Ref: proxy },
+      Integration: Match.objectLike({
+        Type: 'AWS_PROXY',
+        Uri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([{ 'Fn::GetAtt': [ingestFn, 'Arn'] }])]) }),
+      }),
+    });
+    logicalId(t.web, 'AWS::ApiGateway::Resource', { PathPart: 'recommendations', ParentId: { Ref: v1 } });
   });
 
   it("CORS: the ingest allows the storefront's distribution and the configured origins, never '*'", () => {
@@ -393,9 +462,13 @@ describe('the storefront distribution', () => {
     const api = config.Origins.find((o: Json) => o.CustomOriginConfig !== undefined);
     assert.equal(api.CustomOriginConfig.OriginProtocolPolicy, 'https-only');
     assert.equal(api.OriginPath, '/api');
-    assert.deepEqual(api.OriginCustomHeaders, [{ HeaderName: 'X-Write-Key', HeaderValue: 'wk_storefront_dev' }]);
+    assert.deepEqual(api.OriginCustomHeaders.find((h: Json) => h.HeaderName === 'X-Write-Key'), {
+      HeaderName: 'X-Write-Key',
+      HeaderValue: 'wk_storefront_dev',
+    });
     for (const b of config.CacheBehaviors) {
       assert.equal(b.TargetOriginId, api.Id);
+      assert.equal(b.FunctionAssociations.length, 1, "the viewer's address function");
       assert.equal(b.CachePolicyId, '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', 'caching disabled');
     }
   });
@@ -419,7 +492,9 @@ describe('the storefront distribution', () => {
   });
 
   it('rewrites only the storefront routes to index.html (not files, the catalog or the API)', () => {
-    const code = onlyResource(t.web, 'AWS::CloudFront::Function').Properties.FunctionCode as string;
+    const code = resources(t.web, 'AWS::CloudFront::Function')
+      .map(([, f]) => f.Properties.FunctionCode as string)
+      .find((c) => c.includes('/index.html'))!;
     const handler = new Function(`${code}; return handler;`)();
     const uri = (u: string) => handler({ request: { uri: u } }).uri;
     assert.equal(uri('/dashboard'), '/index.html');
@@ -439,6 +514,7 @@ describe('the storefront distribution', () => {
     assert.deepEqual(catalog!.DistributionPaths, ['/v1/products*']);
     const site = deployments.find((d) => d.SystemMetadata === undefined)!;
     assert.equal(site.Prune, false, "the site's deployment would delete the catalog's objects");
+    assert.deepEqual(site.DistributionPaths, ['/*'], 'the JS and wasm keep their names: all of it is invalidated');
     // config.json's values are filled in at deploy time: the pool, its client and the region.
     const markers = JSON.stringify(site.SourceMarkers);
     assert.match(markers, /ExportsOutputRefShoppers[0-9A-F]+/, 'the user pool id');
@@ -561,6 +637,26 @@ describe('operations', () => {
     assert.equal(resources(t.ops, 'AWS::SNS::Subscription').length, 0, 'dev has no address');
   });
 
+  it("the alarm topic's policy lets this account's CloudWatch alarms publish (its TLS policy replaces the default)", () => {
+    t.ops.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'CloudWatchAlarmsPublish',
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topic },
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+          },
+        ]),
+      },
+    });
+    const key = onlyResource(t.ops, 'AWS::KMS::Key').Properties.KeyPolicy.Statement as Json[];
+    assert.ok(key.some((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com' && s.Action.includes('kms:GenerateDataKey*')));
+  });
+
   it('has a dashboard of the pipeline', () => {
     const body = JSON.stringify(onlyResource(t.ops, 'AWS::CloudWatch::Dashboard').Properties.DashboardBody);
     for (const metric of ['IteratorAge', '5XXError', 'IncomingRecords', 'EventsAccepted', 'DeliveryToS3.DataFreshness']) {
@@ -578,6 +674,22 @@ describe('environments', () => {
         assert.doesNotMatch(text, /\b(us|eu|ap|sa|ca|me|af)-(east|west|north|south|central|northeast|southeast)-\d\b/, 'a region');
       }
     }
+  });
+
+  it('dev empties its buckets on delete; prod keeps them', () => {
+    const autoDeleted = (template: Template) =>
+      resources(template, 'Custom::S3AutoDeleteObjects').map(([, r]) => JSON.stringify(r.Properties.BucketName));
+    assert.ok(autoDeleted(t.data).some((b) => b.includes('Lake')), 'dev lake');
+    assert.ok(autoDeleted(t.data).some((b) => b.includes('AccessLogs')), 'dev access logs');
+    assert.deepEqual(autoDeleted(tp.data), [], 'prod keeps its data');
+    assert.ok(autoDeleted(tp.web).some((b) => b.includes('Site')), 'the site bucket is rebuilt by every deploy');
+  });
+
+  it("API Gateway's account-wide CloudWatch role is kept, and a second environment of the account can leave it alone", () => {
+    const account = onlyResource(t.web, 'AWS::ApiGateway::Account');
+    assert.equal(account.DeletionPolicy, 'Retain');
+    const shared = Template.fromStack(synthPlatform({ env: 'dev', apiGatewayCloudWatchRole: 'false' }).platform.web);
+    shared.resourceCountIs('AWS::ApiGateway::Account', 0);
   });
 
   it('dev and prod differ in retention and names, from one app', () => {
