@@ -10,7 +10,7 @@
 // take a half-built folder.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** The Lambda binaries, by the cargo `[[bin]]` name cargo-lambda names their folder after. */
@@ -63,11 +63,6 @@ export class Artifacts {
   inlineScriptHashes(): string[] {
     const html = readFileSync(join(this.siteDir, 'index.html'), 'utf8');
     return inlineScriptHashes(html);
-  }
-
-  /** Size in bytes of a Lambda's bootstrap (the tests check a real build is not a placeholder). */
-  bootstrapBytes(name: LambdaName): number {
-    return statSync(join(this.lambdaDir(name), 'bootstrap')).size;
   }
 }
 

@@ -83,8 +83,9 @@ const ZIGLANG: &str = "ziglang==0.17.1";
 /// cfn-lint (PyPI), pinned: the CI's lint of the synthesized templates.
 const CFN_LINT: &str = "cfn-lint==1.58.0";
 
-/// Whether `package` builds the Lambdas or writes stand-ins (the CI's synth checks the
-/// infrastructure, not the binaries; a deploy refuses nothing, so stand-ins never leave CI).
+/// Whether `package` builds the Lambdas or writes stand-ins. The CI's synth checks the
+/// infrastructure, not the binaries, and writes its stand-ins under the target dir only, never
+/// into `infra/build/` (what a deploy takes by default); each stand-in exits 1 saying what it is.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Lambdas {
     Build,
