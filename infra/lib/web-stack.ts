@@ -127,23 +127,22 @@ export class WebStack extends Stack {
     // The single-page app's routes (`/dashboard`, `/product/…`) are index.html; files, the
     // catalog (`/v1/products…`) and the API are not rewritten. A distribution-wide 404 -> index.html
     // would also turn the API's own 403/404 answers into a page.
-    const spaRoutes = new cloudfront.Function(this, 'SpaRoutes', {
-      functionName: `${settings.prefix}-spa-routes`,
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      comment: "Serves index.html for the storefront's routes",
-      code: cloudfront.FunctionCode.fromInline(
-        [
-          'function handler(event) {',
-          '  var request = event.request;',
-          '  var uri = request.uri;',
-          "  if (uri.startsWith('/v1/')) return request;",
-          "  var last = uri.substring(uri.lastIndexOf('/') + 1);",
-          "  if (last.indexOf('.') === -1) request.uri = '/index.html';",
-          '  return request;',
-          '}',
-        ].join('\n'),
-      ),
-    });
+    // A viewer-request function: `body` edits `request` (and may read `event`), then it is sent on.
+    const viewerRequest = (id: string, name: string, comment: string, body: string[]) =>
+      new cloudfront.Function(this, id, {
+        functionName: `${settings.prefix}-${name}`,
+        runtime: cloudfront.FunctionRuntime.JS_2_0,
+        comment,
+        code: cloudfront.FunctionCode.fromInline(
+          ['function handler(event) {', '  var request = event.request;', ...body.map((l) => `  ${l}`), '  return request;', '}'].join('\n'),
+        ),
+      });
+    const spaRoutes = viewerRequest('SpaRoutes', 'spa-routes', "Serves index.html for the storefront's routes", [
+      'var uri = request.uri;',
+      "if (uri.startsWith('/v1/')) return request;",
+      "var last = uri.substring(uri.lastIndexOf('/') + 1);",
+      "if (last.indexOf('.') === -1) request.uri = '/index.html';",
+    ]);
     const siteOrigin = origins.S3BucketOrigin.withOriginAccessControl(this.siteBucket);
     // Requests through CloudFront reach the API from CloudFront's addresses, so a rate limit per
     // source IP would count an edge, not a shopper. CloudFront therefore sends two headers: the
@@ -162,20 +161,9 @@ export class WebStack extends Stack {
       'SMG4',
     );
     const originSecretValue = originSecret.secretValue.unsafeUnwrap();
-    const viewerIp = new cloudfront.Function(this, 'ViewerIp', {
-      functionName: `${settings.prefix}-viewer-ip`,
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      comment: "Tells the API (and its web ACL) the viewer's address",
-      code: cloudfront.FunctionCode.fromInline(
-        [
-          'function handler(event) {',
-          '  var request = event.request;',
-          `  request.headers['${VIEWER_IP_HEADER}'] = { value: event.viewer.ip };`,
-          '  return request;',
-          '}',
-        ].join('\n'),
-      ),
-    });
+    const viewerIp = viewerRequest('ViewerIp', 'viewer-ip', "Tells the API (and its web ACL) the viewer's address", [
+      `request.headers['${VIEWER_IP_HEADER}'] = { value: event.viewer.ip };`,
+    ]);
 
     // The API's host from its id, not from its stage URL: the stage depends on the methods, the
     // methods on the ingest Lambda, whose allow-list names this distribution.

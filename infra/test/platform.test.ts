@@ -45,6 +45,15 @@ function onlyResource(template: Template, type: string): Json {
   return found[0][1];
 }
 
+/** The handler of the dev Web stack's CloudFront Function whose code contains `marker`, runnable here. */
+function cloudFrontHandler(marker: string): (event: Json) => Json {
+  const code = resources(t.web, 'AWS::CloudFront::Function')
+    .map(([, f]) => f.Properties.FunctionCode as string)
+    .find((c) => c.includes(marker));
+  assert.ok(code, `a CloudFront Function containing ${marker}`);
+  return new Function(`${code}; return handler;`)();
+}
+
 /** The logical id of the one resource of `type` whose properties match `props`. */
 function logicalId(template: Template, type: string, props: Json = {}): string {
   const found = Object.keys(template.findResources(type, { Properties: Match.objectLike(props) }));
@@ -370,11 +379,7 @@ describe('the API', () => {
     );
     const verify = origin.OriginCustomHeaders.find((h: Json) => h.HeaderName === ORIGIN_VERIFY_HEADER);
     assert.match(JSON.stringify(verify.HeaderValue), new RegExp(`"Ref":"${secret}"`));
-    const code = resources(t.web, 'AWS::CloudFront::Function')
-      .map(([, f]) => f.Properties.FunctionCode as string)
-      .find((c) => c.includes(VIEWER_IP_HEADER))!;
-    const handler = new Function(`${code}; return handler;`)();
-    const out = handler({ viewer: { ip: '198.51.100.7' }, request: { uri: '/v1/events', headers: { [VIEWER_IP_HEADER]: { value: '10.0.0.1' } } } });
+    const out = cloudFrontHandler(VIEWER_IP_HEADER)({ viewer: { ip: '198.51.100.7' }, request: { uri: '/v1/events', headers: { [VIEWER_IP_HEADER]: { value: '10.0.0.1' } } } });
     assert.deepEqual(out.headers[VIEWER_IP_HEADER], { value: '198.51.100.7' }, "the viewer's own value is replaced");
     for (const group of ['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet']) {
       assert.equal(byName[group].Statement.ManagedRuleGroupStatement.VendorName, 'AWS', group);
@@ -492,10 +497,7 @@ describe('the storefront distribution', () => {
   });
 
   it('rewrites only the storefront routes to index.html (not files, the catalog or the API)', () => {
-    const code = resources(t.web, 'AWS::CloudFront::Function')
-      .map(([, f]) => f.Properties.FunctionCode as string)
-      .find((c) => c.includes('/index.html'))!;
-    const handler = new Function(`${code}; return handler;`)();
+    const handler = cloudFrontHandler('/index.html');
     const uri = (u: string) => handler({ request: { uri: u } }).uri;
     assert.equal(uri('/dashboard'), '/index.html');
     assert.equal(uri('/product/shoes-007'), '/index.html');
