@@ -78,6 +78,37 @@ async fn client_ip(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
+/// How much lower than the ingest the background work runs (a nice value: 0 is the default, 19 the
+/// lowest). At 10 a busy background thread gets about a tenth of the CPU a busy ingest thread gets.
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// The runtime for the work behind the ingest: the processor and the lake's writers. One worker, and
+/// every thread it starts (the worker and the blocking pool, where SQLite and Parquet run) at nice
+/// [`BACKGROUND_NICE`], so that under load the CPU goes first to the requests a shopper's tracker is
+/// waiting on, and the background catches up when the load drops (each task resumes from its own
+/// checkpoint, so a lagging background loses nothing). On an idle machine it runs as fast as before.
+pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("shopstream-background")
+        .on_thread_start(lower_this_threads_priority)
+        .enable_all()
+        .build()
+}
+
+/// Sets the calling thread's nice value to [`BACKGROUND_NICE`] (Linux nice values are per thread).
+/// Failing only costs priority, so it is logged, not fatal.
+fn lower_this_threads_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
+        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, BACKGROUND_NICE) };
+        if result != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the background thread's priority");
+        }
+    }
+}
+
 /// The local processor's name for its checkpoint.
 pub const PROCESSOR_CONSUMER: &str = "local-processor";
 /// Events the local processor takes from the log at a time.
@@ -131,5 +162,29 @@ pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std
         }
         failures = 0;
         position = last;
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    fn this_threads_nice() -> i32 {
+        // SAFETY: reads the calling thread's own priority.
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
+    }
+
+    #[test]
+    fn background_threads_run_below_the_ingest() {
+        let before = this_threads_nice();
+        let background = background_runtime().unwrap();
+        let (worker, blocking) = background.block_on(async {
+            let worker = tokio::spawn(async { this_threads_nice() }).await.unwrap();
+            let blocking = tokio::task::spawn_blocking(this_threads_nice).await.unwrap();
+            (worker, blocking)
+        });
+        assert_eq!(worker, BACKGROUND_NICE, "the background worker thread");
+        assert_eq!(blocking, BACKGROUND_NICE, "the background blocking pool (SQLite, Parquet)");
+        assert_eq!(this_threads_nice(), before, "the caller's own priority is left alone");
     }
 }

@@ -17,6 +17,9 @@ use shopstream::site_config::{AuthSettings, DemoAccount};
 use shopstream::{LocalApp, SiteConfig};
 use sqlite_store::{SqliteEventLog, SqliteStateStore};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "shopstream", version, about = "Shopstream: real-time retail clickstream analytics, locally")]
 struct Cli {
@@ -316,10 +319,11 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
     })
     .into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let background = shopstream::background_runtime().context("cannot start the background runtime")?;
+    background.spawn(shopstream::run_processor(log.clone(), processor, state));
+    background.spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake.clone()));
+    background.spawn(shopstream::lake_local::run_lake_builder(lake));
     runtime.block_on(async move {
-        tokio::spawn(shopstream::run_processor(log.clone(), processor, state));
-        tokio::spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake.clone()));
-        tokio::spawn(shopstream::lake_local::run_lake_builder(lake));
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
         tracing::info!(data = %log.path().display(), site = %site.display(), "shopstream serving");
