@@ -195,8 +195,8 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { addr, data, site, write_keys, allowed_origins, cognito } => {
             serve(addr, data, site, access(write_keys, allowed_origins)?, cognito.build()?)
         }
-        Command::Events { data } => print_rows(data, SqliteEventLog::read_after),
-        Command::Rejected { data } => print_rows(data, SqliteEventLog::read_rejected_after),
+        Command::Events { data } => quiet_when_piped_to_head(print_rows(data, SqliteEventLog::read_after)),
+        Command::Rejected { data } => quiet_when_piped_to_head(print_rows(data, SqliteEventLog::read_rejected_after)),
         Command::Lake { command: LakeCommand::Build { data } } => lake_build(data),
         Command::Lake { command: LakeCommand::Ddl { location } } => {
             anyhow::ensure!(location.starts_with("s3://"), "--location must be an s3:// URL");
@@ -348,6 +348,17 @@ async fn shutdown_signal() {
 }
 
 type ReadPage = fn(&SqliteEventLog, i64, usize) -> Result<Vec<sqlite_store::StoredEvent>, sqlite_store::StoreError>;
+
+/// `shopstream events | head` stops reading early: a closed standard output ends the listing, not
+/// an error.
+fn quiet_when_piped_to_head(printed: anyhow::Result<()>) -> anyhow::Result<()> {
+    match printed {
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            Ok(())
+        }
+        other => other,
+    }
+}
 
 fn print_rows(data: PathBuf, read_page: ReadPage) -> anyhow::Result<()> {
     use std::io::Write;

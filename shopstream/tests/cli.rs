@@ -135,6 +135,35 @@ fn an_unwritable_data_dir_is_a_clear_error() {
 }
 
 #[test]
+fn events_piped_into_head_ends_quietly() {
+    let data = temp_dir("head");
+    let (mut child, addr) = serve(&data);
+    // More than a pipe holds (64 KiB), so `events` is still writing when the reader goes away.
+    for batch in 0..3u32 {
+        let events: Vec<Value> = (0..100).map(|i| event(batch * 100 + i, "page_view", json!({}))).collect();
+        let body = json!({"schema_version": 1, "sent_at": now(), "events": events});
+        assert_eq!(request(&addr, "POST", "/v1/events", &serde_json::to_vec(&body).unwrap()).0, 200);
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let mut events = Command::new(BIN)
+        .args(["events", "--data"])
+        .arg(&data)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(events.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.contains("page_view"), "{first}");
+    // The reader (and the pipe) is gone: the rest of the listing meets a closed pipe.
+    let o = events.wait_with_output().unwrap();
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert_eq!(stderr(&o), "", "no error or backtrace for a closed pipe");
+}
+
+#[test]
 fn acknowledged_events_survive_kill_9_and_print_oldest_first() {
     let data = temp_dir("kill9");
     let (mut child, addr) = serve(&data);
