@@ -162,6 +162,8 @@ impl ValidationOptions {
     }
 }
 
+/// The batch envelope, read in one pass over the body: the events stay unparsed texts (each is
+/// parsed and validated on its own, so one bad event does not refuse the others).
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
@@ -169,7 +171,57 @@ struct Envelope<'a> {
     #[serde(borrow)]
     sent_at: Option<&'a RawValue>,
     #[serde(borrow)]
-    events: Option<&'a RawValue>,
+    events: Option<EventTexts<'a>>,
+}
+
+/// The `events` member: the text of each element when it is an array, or the fact that it is not.
+enum EventTexts<'a> {
+    Array(Vec<&'a RawValue>),
+    NotArray,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for EventTexts<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+        struct Texts<'a>(core::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Texts<'a> {
+            type Value = EventTexts<'a>;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut texts = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(MAX_EVENTS_PER_BATCH));
+                while let Some(text) = seq.next_element::<&'de RawValue>()? {
+                    texts.push(text);
+                }
+                Ok(EventTexts::Array(texts))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(EventTexts::NotArray)
+            }
+        }
+        deserializer.deserialize_any(Texts(core::marker::PhantomData))
+    }
 }
 
 /// Validates a request body. `Err` refuses the whole batch (413 or 400); `Ok` carries the accepted
@@ -178,12 +230,12 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
     if body.len() > MAX_BATCH_BYTES {
         return Err(BatchError::TooLarge { actual: body.len(), limit: MAX_BATCH_BYTES });
     }
-    let root: &RawValue = serde_json::from_slice(body).map_err(BatchError::NotJson)?;
-    let root_json = root.get();
-    if !root_json.trim_start().starts_with('{') {
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        // Not an object: say whether it is JSON at all.
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(BatchError::NotJson)?;
         return Err(envelope_error("$", Problem::WrongType { expected: "a JSON object" }));
     }
-    let env: Envelope<'_> = serde_json::from_str(root_json).map_err(BatchError::NotJson)?;
+    let env: Envelope<'_> = serde_json::from_slice(body).map_err(BatchError::NotJson)?;
 
     let mut cx = Cx::default();
     let version: Option<Value> = env.schema_version.and_then(|r| serde_json::from_str(r.get()).ok());
@@ -205,36 +257,34 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
             cx.err(Problem::Missing);
             None
         }
-        Some(raw) => match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
-            Ok(list) if list.len() > MAX_EVENTS_PER_BATCH => {
-                cx.err(Problem::TooMany { max: MAX_EVENTS_PER_BATCH, actual: list.len() });
-                None
-            }
-            Ok(list) => Some(list),
-            Err(_) => {
-                cx.err(Problem::WrongType { expected: "an array of events" });
-                None
-            }
-        },
+        Some(EventTexts::Array(list)) if list.len() > MAX_EVENTS_PER_BATCH => {
+            cx.err(Problem::TooMany { max: MAX_EVENTS_PER_BATCH, actual: list.len() });
+            None
+        }
+        Some(EventTexts::Array(list)) => Some(list),
+        Some(EventTexts::NotArray) => {
+            cx.err(Problem::WrongType { expected: "an array of events" });
+            None
+        }
     });
     let (Some(sent_at), Some(raw_events), true) = (sent_at, raw_events, cx.errors.is_empty()) else {
         return Err(BatchError::Envelope(cx.errors));
     };
 
     let mut outcome = BatchOutcome { sent_at, accepted: Vec::new(), rejected: Vec::new() };
-    // event_id -> index of its first accepted event: a repeat within the batch is refused.
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    // event_id (as its 128 bits) -> index of its first accepted event: a repeat within the batch is refused.
+    let mut seen: BTreeMap<u128, usize> = BTreeMap::new();
     for (index, raw) in raw_events.into_iter().enumerate() {
         let reject = |event_id, errors| RejectedEvent { index, event_id, errors, raw: raw.get().into() };
         match validate_raw_event(raw.get(), opts) {
-            Ok(event) => match seen.get(&event.event_id) {
+            Ok(event) => match seen.get(&uuid_bits(&event.event_id)) {
                 Some(&first) => {
                     let problem = Problem::DuplicateEventId { first };
                     let errors = alloc::vec![FieldError { path: "event_id".into(), problem }];
                     outcome.rejected.push(reject(Some(event.event_id), errors));
                 }
                 None => {
-                    seen.insert(event.event_id.clone(), index);
+                    seen.insert(uuid_bits(&event.event_id), index);
                     outcome.accepted.push(event);
                 }
             },
@@ -686,6 +736,11 @@ fn uuid_v7(cx: &mut Cx, v: &Value) -> Option<String> {
 
 /// Parses `8-4-4-4-12` hex (any case) with the RFC 9562 variant; returns its version and the
 /// lower-case form.
+/// The 128 bits of a UUID that [`parse_uuid`] accepted (its 32 hex digits; the hyphens skipped).
+fn uuid_bits(uuid: &str) -> u128 {
+    uuid.bytes().filter_map(|b| (b as char).to_digit(16)).fold(0, |bits, digit| bits << 4 | u128::from(digit))
+}
+
 fn parse_uuid(s: &str) -> Option<(u8, String)> {
     let b = s.as_bytes();
     if b.len() != 36 {
@@ -797,6 +852,45 @@ mod tests {
         assert_eq!(parse_uuid("0192f3a0-8b7c-7d2e-cf10-0123456789ab"), None, "variant 110x");
         assert_eq!(parse_uuid("0192f3a08b7c7d2e9f100123456789ab"), None, "no hyphens");
         assert_eq!(parse_uuid("0192f3a0-8b7c-7d2e-9f10-0123456789ag"), None);
+    }
+
+    /// The envelope is read in one pass; every shape of body still gets its own answer.
+    #[test]
+    fn envelope_shapes_in_one_pass() {
+        let opts = ValidationOptions::at(Timestamp(1_763_805_600_000));
+        let envelope_codes = |body: &str| match validate_batch(body.as_bytes(), &opts) {
+            Err(BatchError::Envelope(errors)) => {
+                errors.iter().map(|e| format!("{} {}", e.path, e.problem.code())).collect::<Vec<_>>()
+            }
+            other => panic!("{body}: {other:?}"),
+        };
+        let not_json = |body: &str| matches!(validate_batch(body.as_bytes(), &opts), Err(BatchError::NotJson(_)));
+        let start = r#"{"schema_version": 1, "sent_at": "2025-11-22T10:00:00Z", "events": "#;
+        for events in [r#"{"a": [1, {"b": 2}]}"#, r#""x""#, "1", "-1", "1.5", "true"] {
+            assert_eq!(envelope_codes(&format!("{start}{events}}}")), ["events wrong_type"], "{events}");
+        }
+        assert_eq!(envelope_codes(&format!("{start}null}}")), ["events missing"]);
+        assert_eq!(envelope_codes(" [1, 2]"), ["$ wrong_type"]);
+        assert_eq!(envelope_codes("\n\"text\""), ["$ wrong_type"]);
+        assert!(not_json("[1, 2"), "a malformed array is not JSON, not a wrong type");
+        assert!(not_json(""));
+        assert!(not_json(&format!("{start}[]}} trailing")));
+        assert!(not_json(&format!("{start}[{{]}}")), "a malformed event makes the whole body malformed");
+        assert!(not_json(r#"{"events": [], "events": []}"#), "a repeated member");
+        let many = alloc::vec!["{}"; MAX_EVENTS_PER_BATCH + 1].join(",");
+        assert_eq!(envelope_codes(&format!("{start}[{many}]}}")), ["events too_many"]);
+        let outcome =
+            validate_batch(format!(" \t{start}[{{}}, 7], \"extra\": {{\"x\": [1]}}}}").as_bytes(), &opts).unwrap();
+        assert_eq!(outcome.accepted.len(), 0);
+        assert_eq!(outcome.rejected.iter().map(|r| r.raw.as_str()).collect::<Vec<_>>(), ["{}", "7"]);
+    }
+
+    #[test]
+    fn uuid_bits_tell_ids_apart_whatever_their_case() {
+        let a = "0192f3a0-8b7c-7d2e-9f10-0123456789ab";
+        assert_eq!(uuid_bits(a), 0x0192f3a0_8b7c_7d2e_9f10_0123456789ab);
+        assert_eq!(uuid_bits(a), uuid_bits(&a.to_ascii_uppercase()));
+        assert_ne!(uuid_bits(a), uuid_bits("0192f3a0-8b7c-7d2e-9f10-0123456789ac"));
     }
 
     #[test]
