@@ -108,21 +108,20 @@ fn emit(out: Option<&PathBuf>, result: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The three scans `validate_batch` makes before it parses events: the body as one raw value, the
-/// envelope's fields, the events array as raw values.
+/// The envelope as `validate_batch` reads it, in one pass (for a valid batch: the events' texts).
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
     #[allow(dead_code)]
     sent_at: Option<&'a RawValue>,
     #[serde(borrow)]
-    events: Option<&'a RawValue>,
+    events: Vec<&'a RawValue>,
 }
 
-fn envelope_scans(body: &[u8]) -> Vec<&RawValue> {
-    let root: &RawValue = serde_json::from_slice(body).expect("json");
-    let env: Envelope<'_> = serde_json::from_str(root.get()).expect("envelope");
-    serde_json::from_str(env.events.expect("events").get()).expect("events array")
+/// The envelope's one pass, as `validate_batch` reads it: the events as unparsed texts.
+fn envelope_pass(body: &[u8]) -> Vec<&RawValue> {
+    let env: Envelope<'_> = serde_json::from_slice(body).expect("envelope");
+    env.events
 }
 
 /// A named step of the ingest, timed on its own.
@@ -172,10 +171,12 @@ fn inproc(
 
     // The stages, measured apart on prepared inputs (what `Ingest::ingest` does in order).
     let opts = ValidationOptions::at(received_at);
-    let raw_events = envelope_scans(&body);
+    let raw_events = envelope_pass(&body);
     let values: Vec<Value> = raw_events.iter().map(|r| serde_json::from_str(r.get()).expect("event")).collect();
     let accepted = validate_batch(&body, &opts).expect("valid").accepted;
+    // As `Ingest::ingest` enriches: the request's edge context (its user agent parse) once per batch.
     let enrich_all = || -> Vec<EnrichedEvent> {
+        let request_edge = enrich::edge_context(&request, None);
         accepted
             .iter()
             .cloned()
@@ -184,7 +185,10 @@ fn inproc(
                 event.occurred_at = enrich::corrected_time(event.occurred_at, sent_at, received_at);
                 let claimed_user_id = event.user_id.take();
                 let event_ua = event.context.as_ref().and_then(|c| c.user_agent.as_deref());
-                let edge = enrich::edge_context(&request, event_ua);
+                let edge = match event_ua {
+                    Some(ua) if Some(ua) != request.user_agent.as_deref() => enrich::edge_context(&request, Some(ua)),
+                    _ => request_edge.clone(),
+                };
                 EnrichedEvent { event, client_occurred_at, claimed_user_id, received_at, sent_at, edge }
             })
             .collect()
@@ -198,9 +202,9 @@ fn inproc(
             }),
         ),
         (
-            "envelope_scans",
+            "envelope",
             Box::new(|| {
-                black_box(envelope_scans(black_box(&body)));
+                black_box(envelope_pass(black_box(&body)));
             }),
         ),
         (
@@ -234,9 +238,7 @@ fn inproc(
         (
             "user_agent_parse",
             Box::new(|| {
-                for _ in 0..events {
-                    black_box(enrich::user_agent(black_box(Some(CHROME_UA))));
-                }
+                black_box(enrich::user_agent(black_box(Some(CHROME_UA))));
             }),
         ),
         (
