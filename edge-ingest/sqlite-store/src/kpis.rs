@@ -11,7 +11,7 @@
 //! - Reads use a read-only connection of their own, opened per call, in one read transaction (the
 //!   figures are consistent with each other); they never wait for the writer, and do not hold up the
 //!   processor's reads on the log's shared reader connection.
-//! - The log is read twice, each time through the `events_occurred_at` index (`occurred_at, type`),
+//! - The log is read twice, each time through the time index (the minute of `occurred_at`),
 //!   never the whole table: the last 30 minutes, and one pass over the day's events of the types the
 //!   figures use into a temporary table of the connection (each body parsed once) that the day's
 //!   figures are computed from. The cost grows with the day's events, not the log's: about 5 µs an
@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::{SqliteEventLog, StoreError};
+use crate::{SqliteEventLog, StoreError, TIME_KEY};
 
 /// Minutes in [`EventsPerMinute`], the current one last.
 pub const KPI_MINUTES: usize = 30;
@@ -231,12 +231,18 @@ fn recommendations(conn: &Connection) -> Result<Vec<StrategyCtr>, StoreError> {
 // The queries. The two over `events` take `?1` and `?2`, the bounds of `occurred_at` (from
 // inclusive, to exclusive); the others read `day`, the day's extract.
 
+/// `occurred_at` in [?1, ?2), through the time index: its minutes first, then the exact bounds.
+pub(crate) fn in_time_range() -> String {
+    format!("{TIME_KEY} >= ?1 / {MINUTE_MS} AND {TIME_KEY} <= (?2 - 1) / {MINUTE_MS} AND occurred_at >= ?1 AND occurred_at < ?2")
+}
+
 /// Events of the window, by minute (from `?1`) and type.
 fn per_minute_sql() -> String {
     format!(
         "SELECT (occurred_at - ?1) / {MINUTE_MS} AS minute, type, count(*) FROM events
-         WHERE occurred_at >= ?1 AND occurred_at < ?2 AND {HUMAN}
-         GROUP BY minute, type"
+         WHERE {} AND {HUMAN}
+         GROUP BY minute, type",
+        in_time_range()
     )
 }
 
@@ -253,10 +259,11 @@ fn day_sql() -> String {
                 CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.revenue') END AS revenue,
                 CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.items') END AS items
          FROM events
-         WHERE occurred_at >= ?1 AND occurred_at < ?2
+         WHERE {}
            AND type IN ('product_view', 'add_to_cart', 'checkout_started', 'purchase',
                         'recommendation_impression', 'recommendation_click')
-           AND {HUMAN}"
+           AND {HUMAN}",
+        in_time_range()
     )
 }
 
@@ -341,6 +348,8 @@ mod tests {
     /// Both queries over the log read the events through the time index, never the whole table.
     #[test]
     fn the_log_is_read_through_the_time_index() {
+        use crate::TIME_INDEX;
+        assert_eq!(TIME_KEY, format!("occurred_at / {MINUTE_MS}"), "the index's minutes are the queries'");
         let dir = std::env::temp_dir().join(format!("sqlite-store-kpi-plans-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let log = SqliteEventLog::open(&dir).unwrap();
@@ -351,7 +360,8 @@ mod tests {
                 stmt.query_map(params![0, 1], |r| r.get::<_, String>(3)).unwrap().collect::<Result<_, _>>().unwrap();
             let on_events: Vec<&String> = plan.iter().filter(|l| l.contains("events")).collect();
             assert_eq!(on_events.len(), 1, "{sql}\n{plan:#?}");
-            assert!(on_events[0].starts_with("SEARCH events USING INDEX events_occurred_at"), "{sql}\n{plan:#?}");
+            let by_time = format!("SEARCH events USING INDEX {TIME_INDEX}");
+            assert!(on_events[0].starts_with(&by_time), "{sql}\n{plan:#?}");
         }
         drop(log);
         let _ = std::fs::remove_dir_all(&dir);

@@ -50,7 +50,8 @@ const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
 /// One WAL frame: a 24-byte header and a (default-sized) page.
 const FRAME_BYTES: i64 = 24 + 4096;
 
-const INSERT_EVENT: &str = "INSERT OR IGNORE INTO events (event_id, type, anonymous_id, occurred_at, received_at, body)
+pub(crate) const INSERT_EVENT: &str =
+    "INSERT OR IGNORE INTO events (event_id, type, anonymous_id, occurred_at, received_at, body)
                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 const INSERT_REJECTED: &str = "INSERT INTO rejected (received_at, body) VALUES (?1, ?2)";
 
