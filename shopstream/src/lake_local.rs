@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::extract::State;
@@ -27,6 +27,13 @@ pub const RAW_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 pub const RAW_BATCH: usize = 50_000;
 /// How often the local server brings the curated layer up to date (only changed days are rebuilt).
 pub const LAKE_BUILD_INTERVAL: Duration = Duration::from_secs(30);
+/// While the ingest commits more than this many groups a second (thousands of events a second), the
+/// raw copy and the curated build wait: their writes and fsyncs compete with the event log's commits
+/// for the disk, and a shopper's acknowledgement comes first. The events are in the log meanwhile,
+/// so the lake only lags; each task waits at most [`LAKE_MAX_DEFER`].
+pub const LAKE_DEFER_ABOVE_COMMITS_PER_S: f64 = 50.0;
+/// The longest the raw copy or the curated build waits for a busy ingest.
+pub const LAKE_MAX_DEFER: Duration = Duration::from_secs(60);
 /// Alerts `GET /v1/alerts` answers with, newest first.
 pub const ALERTS_SHOWN: usize = 50;
 
@@ -100,26 +107,72 @@ pub fn catch_up_raw(log: &SqliteEventLog, lake: &Lake) -> anyhow::Result<usize> 
     }
 }
 
+/// Whether a lake task waits for the ingest: it committed `commits` groups in the last `over`, and
+/// the task last ran `since_last_run` ago (`None`: never, so the start-up pass always runs).
+pub fn defer_for_ingest(commits: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
+    let busy = commits as f64 > LAKE_DEFER_ABOVE_COMMITS_PER_S * over.as_secs_f64();
+    busy && since_last_run.is_some_and(|waited| waited < LAKE_MAX_DEFER)
+}
+
+/// The ingest's pace, as a lake task sees it between two of its turns.
+struct IngestPace {
+    log: SqliteEventLog,
+    commits: u64,
+    checked: Instant,
+    last_run: Option<Instant>,
+}
+
+impl IngestPace {
+    fn new(log: SqliteEventLog) -> IngestPace {
+        IngestPace { commits: log.commits(), log, checked: Instant::now(), last_run: None }
+    }
+
+    /// Whether this turn waits ([`defer_for_ingest`]); if not, the turn counts as run.
+    fn defer(&mut self, task: &str) -> bool {
+        let (now, commits) = (Instant::now(), self.log.commits());
+        let recent = commits.saturating_sub(self.commits);
+        let over = now - self.checked;
+        (self.commits, self.checked) = (commits, now);
+        let defer = defer_for_ingest(recent, over, self.last_run.map(|t| now - t));
+        if defer {
+            tracing::debug!(task, commits = recent, seconds = over.as_secs_f64(), "waiting for a busy ingest");
+        } else {
+            self.last_run = Some(now);
+        }
+        defer
+    }
+}
+
 /// The local raw writer: every [`RAW_FLUSH_INTERVAL`], the new events of the log into the raw
-/// layer. Runs until the runtime stops; a failure is logged and tried again.
+/// layer (later while the ingest is busy: [`LAKE_DEFER_ABOVE_COMMITS_PER_S`]). Runs until the
+/// runtime stops; a failure is logged and tried again.
 pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
+    let mut pace = IngestPace::new(log.clone());
     loop {
-        let (l, k) = (log.clone(), lake.clone());
-        match tokio::task::spawn_blocking(move || catch_up_raw(&l, &k)).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::debug!(events = n, "raw layer written"),
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot write the raw layer; retrying"),
-            Err(e) => tracing::error!(error = %e, "the raw writer failed; retrying"),
+        if !pace.defer("raw copy") {
+            let (l, k) = (log.clone(), lake.clone());
+            match tokio::task::spawn_blocking(move || catch_up_raw(&l, &k)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::debug!(events = n, "raw layer written"),
+                Ok(Err(e)) => tracing::error!(error = %e, "cannot write the raw layer; retrying"),
+                Err(e) => tracing::error!(error = %e, "the raw writer failed; retrying"),
+            }
         }
         tokio::time::sleep(RAW_FLUSH_INTERVAL).await;
     }
 }
 
-/// The local curated build: every [`LAKE_BUILD_INTERVAL`], the days whose raw files changed (what
-/// a scheduled job does in AWS). Runs until the runtime stops; a failure is logged and tried again.
-pub async fn run_lake_builder(lake: Lake) {
+/// The local curated build: every [`LAKE_BUILD_INTERVAL`] (later while the ingest is busy), the
+/// days whose raw files changed (what a scheduled job does in AWS). Runs until the runtime stops; a
+/// failure is logged and tried again.
+pub async fn run_lake_builder(lake: Lake, log: SqliteEventLog) {
+    let mut pace = IngestPace::new(log);
+    pace.last_run = Some(Instant::now()); // the first build comes one interval after the start
     loop {
         tokio::time::sleep(LAKE_BUILD_INTERVAL).await;
+        if pace.defer("curated build") {
+            continue;
+        }
         let l = lake.clone();
         let built = tokio::task::spawn_blocking(move || {
             let reference = Reference::load(&l, &catalog_reference())?;
@@ -193,4 +246,24 @@ pub fn alerts_router(log: std::sync::Arc<FileAlertLog>) -> Router {
 async fn alerts(State(log): State<std::sync::Arc<FileAlertLog>>) -> Json<serde_json::Value> {
     let recent = tokio::task::spawn_blocking(move || log.recent(ALERTS_SHOWN)).await.unwrap_or_default();
     Json(serde_json::json!({ "alerts": recent }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lake_tasks_wait_for_a_busy_ingest_but_not_for_long() {
+        let five = Duration::from_secs(5);
+        let ran = Some(Duration::from_secs(5));
+        // A demo's traffic (a few requests a second) never delays the lake.
+        assert!(!defer_for_ingest(20, five, ran));
+        // Just above the threshold it waits; just at it, it does not.
+        assert!(defer_for_ingest(251, five, ran));
+        assert!(!defer_for_ingest(250, five, ran));
+        // However busy the ingest, a task runs once it has waited LAKE_MAX_DEFER, and on start-up.
+        assert!(defer_for_ingest(100_000, five, Some(LAKE_MAX_DEFER - Duration::from_millis(1))));
+        assert!(!defer_for_ingest(100_000, five, Some(LAKE_MAX_DEFER)));
+        assert!(!defer_for_ingest(100_000, five, None));
+    }
 }

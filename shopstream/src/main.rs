@@ -322,7 +322,7 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
     let background = shopstream::background_runtime().context("cannot start the background runtime")?;
     background.spawn(shopstream::run_processor(log.clone(), processor, state));
     background.spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake.clone()));
-    background.spawn(shopstream::lake_local::run_lake_builder(lake));
+    background.spawn(shopstream::lake_local::run_lake_builder(lake, log.clone()));
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;
