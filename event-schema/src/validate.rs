@@ -174,6 +174,29 @@ struct Envelope<'a> {
     events: Option<EventTexts<'a>>,
 }
 
+/// The envelope as texts only, for bodies the one pass refuses: skipping `events` unparsed, it
+/// tells a body that is not JSON from an `events` that is not an array but cannot be decoded
+/// either (a number out of range, a lone surrogate).
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    schema_version: Option<&'a RawValue>,
+    #[serde(borrow)]
+    sent_at: Option<&'a RawValue>,
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+impl<'a> RawEnvelope<'a> {
+    fn split(self) -> Envelope<'a> {
+        let events = self.events.map(|raw| match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(list) => EventTexts::Array(list),
+            Err(_) => EventTexts::NotArray,
+        });
+        Envelope { schema_version: self.schema_version, sent_at: self.sent_at, events }
+    }
+}
+
 /// The `events` member: the text of each element when it is an array, or the fact that it is not.
 enum EventTexts<'a> {
     Array(Vec<&'a RawValue>),
@@ -230,12 +253,22 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
     if body.len() > MAX_BATCH_BYTES {
         return Err(BatchError::TooLarge { actual: body.len(), limit: MAX_BATCH_BYTES });
     }
-    if body.trim_ascii_start().first() != Some(&b'{') {
+    // JSON is UTF-8: checked once here, so the parses below read a `str` and its raw values need no
+    // check of their own.
+    let Ok(text) = core::str::from_utf8(body) else {
+        let error = serde_json::from_slice::<&RawValue>(body).err();
+        return Err(BatchError::NotJson(error.unwrap_or_else(|| serde::de::Error::custom("the body is not UTF-8"))));
+    };
+    if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
         // Not an object: say whether it is JSON at all.
-        serde_json::from_slice::<serde::de::IgnoredAny>(body).map_err(BatchError::NotJson)?;
+        serde_json::from_str::<&RawValue>(text).map_err(BatchError::NotJson)?;
         return Err(envelope_error("$", Problem::WrongType { expected: "a JSON object" }));
     }
-    let env: Envelope<'_> = serde_json::from_slice(body).map_err(BatchError::NotJson)?;
+    // One pass reads the envelope, splits `events` and checks the whole body's syntax.
+    let env: Envelope<'_> = match serde_json::from_str(text) {
+        Ok(env) => env,
+        Err(_) => serde_json::from_str::<RawEnvelope<'_>>(text).map_err(BatchError::NotJson)?.split(),
+    };
 
     let mut cx = Cx::default();
     let version: Option<Value> = env.schema_version.and_then(|r| serde_json::from_str(r.get()).ok());
@@ -734,13 +767,13 @@ fn uuid_v7(cx: &mut Cx, v: &Value) -> Option<String> {
     }
 }
 
-/// Parses `8-4-4-4-12` hex (any case) with the RFC 9562 variant; returns its version and the
-/// lower-case form.
 /// The 128 bits of a UUID that [`parse_uuid`] accepted (its 32 hex digits; the hyphens skipped).
 fn uuid_bits(uuid: &str) -> u128 {
     uuid.bytes().filter_map(|b| (b as char).to_digit(16)).fold(0, |bits, digit| bits << 4 | u128::from(digit))
 }
 
+/// Parses `8-4-4-4-12` hex (any case) with the RFC 9562 variant; returns its version and the
+/// lower-case form.
 fn parse_uuid(s: &str) -> Option<(u8, String)> {
     let b = s.as_bytes();
     if b.len() != 36 {
@@ -854,9 +887,9 @@ mod tests {
         assert_eq!(parse_uuid("0192f3a0-8b7c-7d2e-9f10-0123456789ag"), None);
     }
 
-    /// The envelope is read in one pass; every shape of body still gets its own answer.
+    /// Every shape of body gets its own answer (the envelope is read in one pass, not three).
     #[test]
-    fn envelope_shapes_in_one_pass() {
+    fn envelope_shapes() {
         let opts = ValidationOptions::at(Timestamp(1_763_805_600_000));
         let envelope_codes = |body: &str| match validate_batch(body.as_bytes(), &opts) {
             Err(BatchError::Envelope(errors)) => {
@@ -866,7 +899,7 @@ mod tests {
         };
         let not_json = |body: &str| matches!(validate_batch(body.as_bytes(), &opts), Err(BatchError::NotJson(_)));
         let start = r#"{"schema_version": 1, "sent_at": "2025-11-22T10:00:00Z", "events": "#;
-        for events in [r#"{"a": [1, {"b": 2}]}"#, r#""x""#, "1", "-1", "1.5", "true"] {
+        for events in [r#"{"a": [1, {"b": 2}]}"#, r#""x""#, "1", "-1", "1.5", "true", "1e400", r#""\ud800""#] {
             assert_eq!(envelope_codes(&format!("{start}{events}}}")), ["events wrong_type"], "{events}");
         }
         assert_eq!(envelope_codes(&format!("{start}null}}")), ["events missing"]);
@@ -877,6 +910,9 @@ mod tests {
         assert!(not_json(&format!("{start}[]}} trailing")));
         assert!(not_json(&format!("{start}[{{]}}")), "a malformed event makes the whole body malformed");
         assert!(not_json(r#"{"events": [], "events": []}"#), "a repeated member");
+        let not_utf8 = |body: &[u8]| matches!(validate_batch(body, &opts), Err(BatchError::NotJson(_)));
+        assert!(not_utf8(&[start.as_bytes(), b"[], \"x\": \"\xff\"}"].concat()), "bad UTF-8 in an ignored member");
+        assert!(not_utf8(b"\"\xff\""), "bad UTF-8 in a body that is not an object");
         let many = alloc::vec!["{}"; MAX_EVENTS_PER_BATCH + 1].join(",");
         assert_eq!(envelope_codes(&format!("{start}[{many}]}}")), ["events too_many"]);
         let outcome =

@@ -108,7 +108,8 @@ fn emit(out: Option<&PathBuf>, result: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The envelope as `validate_batch` reads it, in one pass (for a valid batch: the events' texts).
+/// The envelope as `validate_batch` reads a valid batch: a UTF-8 check, then one pass (the events'
+/// texts).
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
@@ -118,9 +119,9 @@ struct Envelope<'a> {
     events: Vec<&'a RawValue>,
 }
 
-/// The envelope's one pass, as `validate_batch` reads it: the events as unparsed texts.
 fn envelope_pass(body: &[u8]) -> Vec<&RawValue> {
-    let env: Envelope<'_> = serde_json::from_slice(body).expect("envelope");
+    let text = std::str::from_utf8(body).expect("utf-8");
+    let env: Envelope<'_> = serde_json::from_str(text).expect("envelope");
     env.events
 }
 
