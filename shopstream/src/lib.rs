@@ -78,13 +78,14 @@ async fn client_ip(mut request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// How much lower than the ingest the background work runs (a nice value: 0 is the default, 19 the
-/// lowest). At 10 a busy background thread gets about a tenth of the CPU a busy ingest thread gets.
+/// How much lower than the ingest the background work runs, in nice steps (added to the process's
+/// own nice value, at most 19). 10 steps lower, a busy background thread gets about a tenth of the
+/// CPU a busy ingest thread gets.
 pub const BACKGROUND_NICE: i32 = 10;
 
 /// The runtime for the work behind the ingest: the processor and the lake's writers. One worker, and
-/// every thread it starts (the worker and the blocking pool, where SQLite and Parquet run) at nice
-/// [`BACKGROUND_NICE`], so that under load the CPU goes first to the requests a shopper's tracker is
+/// every thread it starts (the worker and the blocking pool, where SQLite and Parquet run)
+/// [`BACKGROUND_NICE`] nice steps below the process, so that under load the CPU goes first to the requests a shopper's tracker is
 /// waiting on, and the background catches up when the load drops (each task resumes from its own
 /// checkpoint, so a lagging background loses nothing). On an idle machine it runs as fast as before.
 pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -96,13 +97,18 @@ pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Sets the calling thread's nice value to [`BACKGROUND_NICE`] (Linux nice values are per thread).
-/// Failing only costs priority, so it is logged, not fatal.
+/// Lowers the calling thread's priority by [`BACKGROUND_NICE`] steps (Linux nice values are per
+/// thread; a new thread starts at its creator's). Lowering needs no privilege. Failing only costs
+/// priority, so it is logged, not fatal.
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
-        let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, BACKGROUND_NICE) };
+        let result = unsafe {
+            let tid = libc::gettid() as libc::id_t;
+            let own = libc::getpriority(libc::PRIO_PROCESS, tid);
+            libc::setpriority(libc::PRIO_PROCESS, tid, (own + BACKGROUND_NICE).min(19))
+        };
         if result != 0 {
             tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the background thread's priority");
         }
@@ -183,8 +189,9 @@ mod tests {
             let blocking = tokio::task::spawn_blocking(this_threads_nice).await.unwrap();
             (worker, blocking)
         });
-        assert_eq!(worker, BACKGROUND_NICE, "the background worker thread");
-        assert_eq!(blocking, BACKGROUND_NICE, "the background blocking pool (SQLite, Parquet)");
+        let lowered = (before + BACKGROUND_NICE).min(19);
+        assert_eq!(worker, lowered, "the background worker thread");
+        assert_eq!(blocking, lowered, "the background blocking pool (SQLite, Parquet)");
         assert_eq!(this_threads_nice(), before, "the caller's own priority is left alone");
     }
 }
