@@ -23,15 +23,16 @@ pub const LAKE_DIR: &str = "lake";
 pub const ALERTS_FILE: &str = "alerts.jsonl";
 /// How often the raw writer copies new events (Firehose buffers 60 s to 15 min in AWS).
 pub const RAW_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
-/// Events per raw write (and per file, at most).
+/// Events per raw write (and per file, at most), and per turn of the raw copy.
 pub const RAW_BATCH: usize = 50_000;
 /// How often the local server brings the curated layer up to date (only changed days are rebuilt).
 pub const LAKE_BUILD_INTERVAL: Duration = Duration::from_secs(30);
-/// While the ingest commits more than this many groups a second (thousands of events a second), the
-/// raw copy and the curated build wait: their writes and fsyncs compete with the event log's commits
-/// for the disk, and a shopper's acknowledgement comes first. The events are in the log meanwhile,
-/// so the lake only lags; each task waits at most [`LAKE_MAX_DEFER`].
-pub const LAKE_DEFER_ABOVE_COMMITS_PER_S: f64 = 50.0;
+/// While the ingest writes more than this many events a second, the raw copy and the curated build
+/// wait: their writes and fsyncs compete with the event log's commits for the disk, and a shopper's
+/// acknowledgement comes first. The events are in the log meanwhile, so the lake only lags; each
+/// task waits at most [`LAKE_MAX_DEFER`], then takes one turn (the raw copy: at most [`RAW_BATCH`]
+/// events).
+pub const LAKE_DEFER_ABOVE_EVENTS_PER_S: f64 = 5_000.0;
 /// The longest the raw copy or the curated build waits for a busy ingest.
 pub const LAKE_MAX_DEFER: Duration = Duration::from_secs(60);
 /// Alerts `GET /v1/alerts` answers with, newest first.
@@ -93,49 +94,55 @@ impl StartingStock for CatalogStock {
 /// Copies what the event log has past the raw layer's position into the raw layer; returns the
 /// number of events copied.
 pub fn catch_up_raw(log: &SqliteEventLog, lake: &Lake) -> anyhow::Result<usize> {
+    copy_raw(log, lake, usize::MAX)
+}
+
+/// As [`catch_up_raw`], at most `max_events` (in writes of at most [`RAW_BATCH`]).
+pub fn copy_raw(log: &SqliteEventLog, lake: &Lake, max_events: usize) -> anyhow::Result<usize> {
     let writer = RawWriter::new(lake.clone());
     let _lock = writer.lock()?;
     let mut position = writer.position()?;
     let mut copied = 0;
-    loop {
-        let rows = log.read_after(position, RAW_BATCH)?;
-        let Some(last) = rows.last().map(|r| r.seq) else { return Ok(copied) };
+    while copied < max_events {
+        let rows = log.read_after(position, RAW_BATCH.min(max_events - copied))?;
+        let Some(last) = rows.last().map(|r| r.seq) else { break };
         let events: Vec<(i64, &str)> = rows.iter().map(|r| (r.seq, r.json.as_str())).collect();
         writer.write(&events)?;
         copied += rows.len();
         position = last;
     }
+    Ok(copied)
 }
 
-/// Whether a lake task waits for the ingest: it committed `commits` groups in the last `over`, and
-/// the task last ran `since_last_run` ago (`None`: never, so the start-up pass always runs).
-pub fn defer_for_ingest(commits: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
-    let busy = commits as f64 > LAKE_DEFER_ABOVE_COMMITS_PER_S * over.as_secs_f64();
+/// Whether a lake task waits for the ingest: it wrote `events` in the last `over`, and the task last
+/// ran `since_last_run` ago (`None`: never, so the start-up pass always runs).
+pub fn defer_for_ingest(events: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
+    let busy = events as f64 > LAKE_DEFER_ABOVE_EVENTS_PER_S * over.as_secs_f64();
     busy && since_last_run.is_some_and(|waited| waited < LAKE_MAX_DEFER)
 }
 
 /// The ingest's pace, as a lake task sees it between two of its turns.
 struct IngestPace {
     log: SqliteEventLog,
-    commits: u64,
+    written: u64,
     checked: Instant,
     last_run: Option<Instant>,
 }
 
 impl IngestPace {
     fn new(log: SqliteEventLog) -> IngestPace {
-        IngestPace { commits: log.commits(), log, checked: Instant::now(), last_run: None }
+        IngestPace { written: log.rows_committed(), log, checked: Instant::now(), last_run: None }
     }
 
     /// Whether this turn waits ([`defer_for_ingest`]); if not, the turn counts as run.
     fn defer(&mut self, task: &str) -> bool {
-        let (now, commits) = (Instant::now(), self.log.commits());
-        let recent = commits.saturating_sub(self.commits);
-        let over = now - self.checked;
-        (self.commits, self.checked) = (commits, now);
-        let defer = defer_for_ingest(recent, over, self.last_run.map(|t| now - t));
+        let (now, written) = (Instant::now(), self.log.rows_committed());
+        let recent = written.saturating_sub(self.written);
+        let over = now.saturating_duration_since(self.checked);
+        (self.written, self.checked) = (written, now);
+        let defer = defer_for_ingest(recent, over, self.last_run.map(|t| now.saturating_duration_since(t)));
         if defer {
-            tracing::debug!(task, commits = recent, seconds = over.as_secs_f64(), "waiting for a busy ingest");
+            tracing::debug!(task, events = recent, seconds = over.as_secs_f64(), "waiting for a busy ingest");
         } else {
             self.last_run = Some(now);
         }
@@ -144,21 +151,28 @@ impl IngestPace {
 }
 
 /// The local raw writer: every [`RAW_FLUSH_INTERVAL`], the new events of the log into the raw
-/// layer (later while the ingest is busy: [`LAKE_DEFER_ABOVE_COMMITS_PER_S`]). Runs until the
-/// runtime stops; a failure is logged and tried again.
+/// layer, at most [`RAW_BATCH`] a turn (the next turn comes at once while there is more, unless
+/// the ingest is busy: [`LAKE_DEFER_ABOVE_EVENTS_PER_S`]). Runs until the runtime stops; a failure
+/// is logged and tried again.
 pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
     let mut pace = IngestPace::new(log.clone());
     loop {
+        let mut more = false;
         if !pace.defer("raw copy") {
             let (l, k) = (log.clone(), lake.clone());
-            match tokio::task::spawn_blocking(move || catch_up_raw(&l, &k)).await {
+            match tokio::task::spawn_blocking(move || copy_raw(&l, &k, RAW_BATCH)).await {
                 Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::debug!(events = n, "raw layer written"),
+                Ok(Ok(n)) => {
+                    tracing::debug!(events = n, "raw layer written");
+                    more = n == RAW_BATCH;
+                }
                 Ok(Err(e)) => tracing::error!(error = %e, "cannot write the raw layer; retrying"),
                 Err(e) => tracing::error!(error = %e, "the raw writer failed; retrying"),
             }
         }
-        tokio::time::sleep(RAW_FLUSH_INTERVAL).await;
+        if !more {
+            tokio::time::sleep(RAW_FLUSH_INTERVAL).await;
+        }
     }
 }
 
@@ -253,14 +267,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_raw_copy_takes_at_most_its_bound_a_turn() {
+        use event_schema::validate::{validate_batch, ValidationOptions};
+        use event_schema::Timestamp;
+        use ingest_domain::EnrichedEvent;
+
+        let dir = std::env::temp_dir().join(format!("shopstream-raw-turn-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let (log, lake) = (SqliteEventLog::open(&dir).unwrap(), lake_of(&dir));
+        let now =
+            Timestamp(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64);
+        let events: Vec<serde_json::Value> = (0..5)
+            .map(|i| {
+                serde_json::json!({"event_id": format!("019ab2c4-7e10-7000-8000-{i:012x}"), "type": "page_view",
+                    "occurred_at": now.to_rfc3339(), "anonymous_id": "a", "session_id": "s", "properties": {}})
+            })
+            .collect();
+        let body = serde_json::json!({"schema_version": 1, "sent_at": now.to_rfc3339(), "events": events});
+        let accepted =
+            validate_batch(&serde_json::to_vec(&body).unwrap(), &ValidationOptions::at(now)).unwrap().accepted;
+        let enriched: Vec<EnrichedEvent> = accepted.into_iter().map(|e| EnrichedEvent::new(e, now, now)).collect();
+        assert_eq!(log.append(&enriched).unwrap(), 5);
+
+        assert_eq!(copy_raw(&log, &lake, 2).unwrap(), 2);
+        assert_eq!(catch_up_raw(&log, &lake).unwrap(), 3, "the rest, from where the bounded turn stopped");
+        assert_eq!(catch_up_raw(&log, &lake).unwrap(), 0);
+        drop(log);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn lake_tasks_wait_for_a_busy_ingest_but_not_for_long() {
         let five = Duration::from_secs(5);
         let ran = Some(Duration::from_secs(5));
-        // A demo's traffic (a few requests a second) never delays the lake.
-        assert!(!defer_for_ingest(20, five, ran));
+        // A demo's traffic (a few batches a second) never delays the lake.
+        assert!(!defer_for_ingest(2_000, five, ran));
         // Just above the threshold it waits; just at it, it does not.
-        assert!(defer_for_ingest(251, five, ran));
-        assert!(!defer_for_ingest(250, five, ran));
+        assert!(defer_for_ingest(25_001, five, ran));
+        assert!(!defer_for_ingest(25_000, five, ran));
         // However busy the ingest, a task runs once it has waited LAKE_MAX_DEFER, and on start-up.
         assert!(defer_for_ingest(100_000, five, Some(LAKE_MAX_DEFER - Duration::from_millis(1))));
         assert!(!defer_for_ingest(100_000, five, Some(LAKE_MAX_DEFER)));

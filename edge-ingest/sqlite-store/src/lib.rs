@@ -132,6 +132,14 @@ impl SqliteEventLog {
     fn init(conn: &Connection) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         Self::tune(conn)?;
+        let old_index: bool = conn.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'index' AND name = 'events_occurred_at'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old_index {
+            tracing::info!("building the event log's new time index (once; a large log takes a while)");
+        }
         conn.execute_batch(&format!(
             "CREATE TABLE IF NOT EXISTS events (
                 seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -206,6 +214,12 @@ impl SqliteEventLog {
     /// fewer than the writes under concurrency.
     pub fn commits(&self) -> u64 {
         self.inner.writer.as_ref().map_or(0, Writer::commits)
+    }
+
+    /// Events and refused records written by the commits since the log was opened (a replayed
+    /// `event_id`, skipped, still counts): the ingest's pace.
+    pub fn rows_committed(&self) -> u64 {
+        self.inner.writer.as_ref().map_or(0, Writer::rows_committed)
     }
 
     /// Group commits that failed (each failed every write of its group).

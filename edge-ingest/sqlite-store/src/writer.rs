@@ -156,6 +156,8 @@ pub(crate) struct Job {
 struct Stats {
     commits: AtomicU64,
     failed_commits: AtomicU64,
+    /// Events and refused records in the committed groups.
+    rows: AtomicU64,
 }
 
 /// The handle on the writer thread. Dropping it closes the queue; the thread commits what is
@@ -215,6 +217,10 @@ impl Writer {
 
     pub(crate) fn failed_commits(&self) -> u64 {
         self.stats.failed_commits.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn rows_committed(&self) -> u64 {
+        self.stats.rows.load(Ordering::Relaxed)
     }
 }
 
@@ -278,6 +284,8 @@ impl GroupCommit {
         match insert_group(&mut self.conn, &group) {
             Ok(added) => {
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                let rows: usize = group.iter().map(|job| job.rows.len()).sum();
+                self.stats.rows.fetch_add(rows as u64, Ordering::Relaxed);
                 for (job, added) in group.into_iter().zip(added) {
                     job.reply.send(Ok(added));
                 }

@@ -189,6 +189,7 @@ fn append_counts_only_new_events_and_a_read_only_log_refuses_writes() {
     assert_eq!(log.append(&batch(1, 1, 4)).unwrap(), 1, "the first three are replays");
     assert_eq!(log.append(&[]).unwrap(), 0);
     assert_eq!(log.commits(), 2, "an empty write commits nothing");
+    assert_eq!(log.rows_committed(), 7, "the pace counts what was written, replays included");
     let read_only = SqliteEventLog::open_read_only(&dir).unwrap();
     assert_eq!(read_only.count().unwrap(), 4, "a second process sees what the writer committed");
     assert!(matches!(read_only.append(&batch(2, 1, 1)), Err(StoreError::ReadOnly { .. })));
@@ -263,6 +264,7 @@ async fn a_failed_commit_fails_every_write_of_its_group_and_the_writer_carries_o
         assert!(text.contains("cannot commit a group of") && text.contains("disk says no"), "{text}");
     }
     assert_eq!(log.commits(), 0);
+    assert_eq!(log.rows_committed(), 0, "failed groups wrote nothing");
     let failed = log.failed_commits();
     assert!((1..WRITES).contains(&failed), "{failed} failed commits for {WRITES} writes: no group formed");
     assert_eq!(log.count().unwrap(), 0);
