@@ -20,7 +20,12 @@ pub const STATE_FILE: &str = "state.sqlite3";
 
 #[derive(Clone)]
 pub struct SqliteStateStore {
+    /// Commits, markers and checkpoints.
     conn: Arc<Mutex<Connection>>,
+    /// Record loads (the recommendations API's and the processor's): a WAL reader never waits for a
+    /// commit in progress, so a request does not queue behind the processor's synced commit (the
+    /// processor may run at a lower priority than the requests).
+    reader: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
 
@@ -53,8 +58,10 @@ impl SqliteStateStore {
             )?;
             Ok(conn)
         };
-        let conn = open().map_err(|source| crate::StoreError::Open { path: path.clone(), source })?;
-        Ok(SqliteStateStore { conn: Arc::new(Mutex::new(conn)), path })
+        let opened = |source| crate::StoreError::Open { path: path.clone(), source };
+        let conn = open().map_err(opened)?;
+        let reader = open().map_err(opened)?;
+        Ok(SqliteStateStore { conn: Arc::new(Mutex::new(conn)), reader: Arc::new(Mutex::new(reader)), path })
     }
 
     pub fn path(&self) -> &Path {
@@ -72,7 +79,7 @@ impl SqliteStateStore {
     }
 
     fn load_now(&self, keys: &[Key]) -> Result<HashMap<Key, Versioned>, StoreError> {
-        let conn = self.lock();
+        let conn = self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut stmt = conn.prepare_cached("SELECT ver, body FROM records WHERE k = ?1").map_err(unavailable)?;
         let mut found = HashMap::new();
         for key in keys {
@@ -104,7 +111,9 @@ impl SqliteStateStore {
 
     fn commit_now(&self, commit: Commit) -> Result<(), StoreError> {
         let mut conn = self.lock();
-        let tx = conn.transaction().map_err(unavailable)?;
+        // Immediate: the write lock is taken first (waiting in the busy handler if another
+        // connection holds it), not on the first write, where SQLite would refuse at once.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(unavailable)?;
         {
             let mut version = tx.prepare_cached("SELECT ver FROM records WHERE k = ?1").map_err(unavailable)?;
             for (key, read, _) in &commit.records {
