@@ -224,6 +224,8 @@ test("an empty day renders sensibly, and nothing moves when the figures arrive",
     assert.match(await page.getByTestId("chart-events").textContent(), /No events in the last 30 minutes/);
     assert.match(await page.getByTestId("chart-top").textContent(), /No product activity yet today/);
     assert.match(await page.getByTestId("chart-ctr").textContent(), /No recommendations shown yet today/);
+    // The alerts are asked for after the figures: wait for their answer, not just the figures'.
+    await page.getByTestId("no-alerts").waitFor();
     assert.match(await page.getByTestId("stock-alerts").textContent(), /No product is below its reorder point/);
     // Fits a phone: nothing makes the page scroll sideways.
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
