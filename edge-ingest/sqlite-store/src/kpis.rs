@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use crate::body::SQL_FUNCTION;
 use crate::{SqliteEventLog, StoreError, TIME_KEY};
 
 /// Minutes in [`EventsPerMinute`], the current one last.
@@ -130,8 +131,11 @@ pub struct StrategyCtr {
     pub click_through_rate: Option<f64>,
 }
 
-/// Leaves out what the ingest flagged as a bot (`edge.bot` is stored as JSON `true`/`false`).
-const HUMAN: &str = "coalesce(json_extract(body, '$.edge.bot'), 0) = 0";
+/// Leaves out what the ingest flagged as a bot (`edge.bot` is stored as JSON `true`/`false`), given
+/// the SQL of the event's JSON.
+fn human(json: &str) -> String {
+    format!("coalesce(json_extract({json}, '$.edge.bot'), 0) = 0")
+}
 
 impl SqliteEventLog {
     /// The live figures at `now_ms` (milliseconds since the Unix epoch), read on a connection of their
@@ -240,30 +244,36 @@ pub(crate) fn in_time_range() -> String {
 fn per_minute_sql() -> String {
     format!(
         "SELECT (occurred_at - ?1) / {MINUTE_MS} AS minute, type, count(*) FROM events
-         WHERE {} AND {HUMAN}
+         WHERE {} AND {}
          GROUP BY minute, type",
-        in_time_range()
+        in_time_range(),
+        human(&format!("{SQL_FUNCTION}(body)"))
     )
 }
 
-/// The day's extract: one pass over the day's events of the types the figures use, each body parsed
-/// once, into the few fields the figures need.
+/// The day's extract: one pass over the day's events of the types the figures use, each body
+/// inflated and parsed once (the inner query is not merged into the outer one, as its `OFFSET`
+/// keeps it apart: merged, each `json_extract` would inflate the body again), into the few fields
+/// the figures need.
 fn day_sql() -> String {
     format!(
-        "SELECT seq, type, anonymous_id, json_extract(body, '$.session_id') AS session_id,
-                CASE WHEN type IN ('product_view', 'add_to_cart') THEN json_extract(body, '$.properties.sku') END AS sku,
-                CASE WHEN type IN ('product_view', 'add_to_cart') THEN json_extract(body, '$.properties.name') END AS name,
-                CASE WHEN type LIKE 'recommendation%' THEN json_extract(body, '$.properties.strategy') END AS strategy,
-                CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.order_id') END AS order_id,
-                CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.currency') END AS currency,
-                CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.revenue') END AS revenue,
-                CASE WHEN type = 'purchase' THEN json_extract(body, '$.properties.items') END AS items
-         FROM events
-         WHERE {}
-           AND type IN ('product_view', 'add_to_cart', 'checkout_started', 'purchase',
-                        'recommendation_impression', 'recommendation_click')
-           AND {HUMAN}",
-        in_time_range()
+        "SELECT seq, type, anonymous_id, json_extract(j, '$.session_id') AS session_id,
+                CASE WHEN type IN ('product_view', 'add_to_cart') THEN json_extract(j, '$.properties.sku') END AS sku,
+                CASE WHEN type IN ('product_view', 'add_to_cart') THEN json_extract(j, '$.properties.name') END AS name,
+                CASE WHEN type LIKE 'recommendation%' THEN json_extract(j, '$.properties.strategy') END AS strategy,
+                CASE WHEN type = 'purchase' THEN json_extract(j, '$.properties.order_id') END AS order_id,
+                CASE WHEN type = 'purchase' THEN json_extract(j, '$.properties.currency') END AS currency,
+                CASE WHEN type = 'purchase' THEN json_extract(j, '$.properties.revenue') END AS revenue,
+                CASE WHEN type = 'purchase' THEN json_extract(j, '$.properties.items') END AS items
+         FROM (SELECT seq, type, anonymous_id, {SQL_FUNCTION}(body) AS j
+               FROM events
+               WHERE {}
+                 AND type IN ('product_view', 'add_to_cart', 'checkout_started', 'purchase',
+                              'recommendation_impression', 'recommendation_click')
+               LIMIT -1 OFFSET 0)
+         WHERE {}",
+        in_time_range(),
+        human("j")
     )
 }
 

@@ -6,6 +6,9 @@
 //! requests share an fsync. A `kill -9` loses nothing that was acknowledged. Inserts are idempotent on
 //! `event_id`. Reads use a connection of their own and never wait for the writer.
 //!
+//! Each event's JSON is stored compressed against a dictionary ([`body`]); [`read_after`](SqliteEventLog::read_after)
+//! gives it back as JSON, and SQL over the log reads it with `event_json(body)`.
+//!
 //! The same file holds the bad-events table (`rejected`): every refused event or batch with its
 //! reasons and its text as sent, for `shopstream rejected`.
 
@@ -16,6 +19,7 @@ use async_trait::async_trait;
 use ingest_domain::{EnrichedEvent, EventSink, RejectedEventSink, RejectedRecord, SinkError};
 use rusqlite::{params, Connection, OpenFlags};
 
+pub mod body;
 pub mod kpis;
 pub mod state;
 mod writer;
@@ -49,6 +53,10 @@ pub enum StoreError {
     Query(#[from] rusqlite::Error),
     #[error("cannot encode event")]
     Encode(#[from] serde_json::Error),
+    #[error("cannot compress an event for the log")]
+    Compress(#[source] std::io::Error),
+    #[error("cannot read the stored event {seq}")]
+    Body { seq: i64, source: body::BodyError },
     #[error("the event log {path} was opened read-only")]
     ReadOnly { path: PathBuf },
     /// The transaction that held this write failed; every write of its group gets this error.
@@ -121,6 +129,7 @@ impl SqliteEventLog {
         let opened = |source| StoreError::Open { path: path.to_path_buf(), source };
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(opened)?;
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(opened)?;
+        body::register(&conn).map_err(opened)?;
         Ok(conn)
     }
 
@@ -200,9 +209,14 @@ impl SqliteEventLog {
     pub fn read_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows =
-            stmt.query_map(params![after, limit as i64], |r| Ok(StoredEvent { seq: r.get(0)?, json: r.get(1)? }))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut rows = stmt.query(params![after, limit as i64])?;
+        let mut events = Vec::with_capacity(limit.min(1024));
+        while let Some(row) = rows.next()? {
+            let seq = row.get(0)?;
+            let json = body::unpack(row.get_ref(1)?).map_err(|source| StoreError::Body { seq, source })?;
+            events.push(StoredEvent { seq, json });
+        }
+        Ok(events)
     }
 
     pub fn count(&self) -> Result<u64, StoreError> {

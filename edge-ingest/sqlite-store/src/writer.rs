@@ -85,18 +85,19 @@ pub(crate) struct EventRow {
     anonymous_id: String,
     occurred_at_ms: i64,
     received_at_ms: i64,
-    body: String,
+    /// The JSON as stored (`crate::body`).
+    body: Vec<u8>,
 }
 
 impl EventRow {
-    pub(crate) fn encode(e: &EnrichedEvent) -> Result<Self, serde_json::Error> {
+    pub(crate) fn encode(e: &EnrichedEvent) -> Result<Self, StoreError> {
         Ok(EventRow {
             event_id: e.event.event_id.clone(),
             event_type: e.event.event_type().as_str(),
             anonymous_id: e.event.anonymous_id.clone(),
             occurred_at_ms: e.event.occurred_at.unix_ms(),
             received_at_ms: e.received_at.unix_ms(),
-            body: e.to_json()?,
+            body: crate::body::pack(&e.to_json()?).map_err(StoreError::Compress)?,
         })
     }
 }

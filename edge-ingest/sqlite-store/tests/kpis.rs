@@ -275,3 +275,29 @@ async fn the_top_is_bounded_and_read_only_logs_answer_too() {
     drop((log, read_only));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A log written before bodies were compressed holds them as plain JSON text; its figures are the
+/// same. The known day is stored compressed, then every body is put back as the text it reads as.
+#[tokio::test]
+async fn a_log_of_plain_text_bodies_gives_the_same_figures() {
+    let dir = temp_dir("plain-bodies");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    log.write(&known_day()).await.unwrap();
+    let compressed = log.live_kpis(ms(NOW)).unwrap();
+    let rows = log.read_after(0, 1000).unwrap();
+    let raw = rusqlite::Connection::open(log.path()).unwrap();
+    let blobs: i64 =
+        raw.query_row("SELECT count(*) FROM events WHERE typeof(body) = 'blob'", [], |r| r.get(0)).unwrap();
+    assert_eq!(blobs as usize, rows.len(), "every body is stored compressed");
+    for row in &rows {
+        raw.execute("UPDATE events SET body = ?2 WHERE seq = ?1", rusqlite::params![row.seq, row.json]).unwrap();
+    }
+    let texts: i64 =
+        raw.query_row("SELECT count(*) FROM events WHERE typeof(body) = 'text'", [], |r| r.get(0)).unwrap();
+    assert_eq!(texts as usize, rows.len());
+    drop(raw);
+    assert_eq!(log.live_kpis(ms(NOW)).unwrap(), compressed);
+    assert_eq!(log.read_after(0, 1000).unwrap(), rows);
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
