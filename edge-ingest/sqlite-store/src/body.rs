@@ -18,7 +18,10 @@
 //! it, and the reader keeps both.
 //!
 //! SQL reads the JSON through [`SQL_FUNCTION`] (`event_json(body)`), which every read connection of
-//! the log registers; `json_extract(body, …)` on a `BLOB` would read nothing.
+//! the log registers; `json_extract(body, …)` on a `BLOB` fails ("malformed JSON").
+//!
+//! A log written in this format needs this version of Shopstream or a later one: an older build
+//! cannot read its bodies.
 
 use std::cell::RefCell;
 use std::sync::LazyLock;
@@ -120,13 +123,29 @@ fn unpack_blob(blob: &[u8]) -> Result<String, BodyError> {
     String::from_utf8(json).map_err(BodyError::Utf8)
 }
 
-/// Registers [`SQL_FUNCTION`] on `conn`.
+/// What [`SqliteEventLog::read_after`](crate::SqliteEventLog::read_after) gives for a row whose body
+/// cannot be read back (a damaged file), after logging it: a JSON object that is not an event,
+/// `{"unreadable_body": {"seq": …, "error": "…"}}`.
+pub fn unreadable(seq: i64, error: &BodyError) -> String {
+    tracing::error!(seq, %error, "an event's stored body cannot be read back; it is handed on as a marker");
+    serde_json::json!({"unreadable_body": {"seq": seq, "error": error.to_string()}}).to_string()
+}
+
+/// Registers [`SQL_FUNCTION`] on `conn`: the body's JSON text, or NULL for a body that cannot be
+/// read back.
 pub(crate) fn register(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
         SQL_FUNCTION,
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS,
-        |ctx| unpack(ctx.get_raw(0)).map_err(|e| rusqlite::Error::UserFunctionError(Box::new(e))),
+        // A damaged body is SQL NULL (and logged), so one bad row does not fail a whole query.
+        |ctx| match unpack(ctx.get_raw(0)) {
+            Ok(json) => Ok(Some(json)),
+            Err(error) => {
+                tracing::error!(%error, "an event's stored body cannot be read back; SQL reads it as NULL");
+                Ok(None)
+            }
+        },
     )
 }
 
@@ -182,9 +201,9 @@ mod tests {
         assert!(matches!(unpack(ValueRef::Blob(&[9, 1, 2])), Err(BodyError::UnknownFormat(9))));
         assert!(matches!(unpack(ValueRef::Blob(&[FORMAT_DICT_V1, 1, 2, 3])), Err(BodyError::Size)));
         assert!(matches!(unpack(ValueRef::Integer(3)), Err(BodyError::StorageClass)));
-        let last = stored.len() - 1;
-        stored[last] ^= 0xff;
-        stored.truncate(last);
-        assert!(unpack(ValueRef::Blob(&stored)).is_err());
+        // A cut frame. (Frames carry no checksum: a flipped byte inside one may read back as other
+        // text, as a damaged TEXT row would.)
+        stored.truncate(stored.len() - 1);
+        assert!(matches!(unpack(ValueRef::Blob(&stored)), Err(BodyError::Zstd(_))));
     }
 }

@@ -55,8 +55,6 @@ pub enum StoreError {
     Encode(#[from] serde_json::Error),
     #[error("cannot compress an event for the log")]
     Compress(#[source] std::io::Error),
-    #[error("cannot read the stored event {seq}")]
-    Body { seq: i64, source: body::BodyError },
     #[error("the event log {path} was opened read-only")]
     ReadOnly { path: PathBuf },
     /// The transaction that held this write failed; every write of its group gets this error.
@@ -205,7 +203,9 @@ impl SqliteEventLog {
         self.write_blocking(Rows::Events(rows))
     }
 
-    /// Events with `seq > after`, oldest first, at most `limit`.
+    /// Events with `seq > after`, oldest first, at most `limit`. A row whose body cannot be read back
+    /// (a damaged file) is logged and given as [`body::unreadable`]'s marker, not an error, so readers
+    /// carry on past it: the processor puts it in the bad-events table, the lake skips it.
     pub fn read_after(&self, after: i64, limit: usize) -> Result<Vec<StoredEvent>, StoreError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached("SELECT seq, body FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
@@ -213,7 +213,7 @@ impl SqliteEventLog {
         let mut events = Vec::with_capacity(limit.min(1024));
         while let Some(row) = rows.next()? {
             let seq = row.get(0)?;
-            let json = body::unpack(row.get_ref(1)?).map_err(|source| StoreError::Body { seq, source })?;
+            let json = body::unpack(row.get_ref(1)?).unwrap_or_else(|error| body::unreadable(seq, &error));
             events.push(StoredEvent { seq, json });
         }
         Ok(events)

@@ -301,3 +301,24 @@ async fn a_log_of_plain_text_bodies_gives_the_same_figures() {
     drop(log);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A body that cannot be read back (a damaged file) does not fail the figures: SQL reads it as NULL,
+/// and the event still counts by its type, as a human's (its `edge.bot` is unknown).
+#[tokio::test]
+async fn a_damaged_body_does_not_fail_the_figures() {
+    let dir = temp_dir("damaged");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    let mut e = Events { next: 0, list: Vec::new() };
+    e.add("2026-11-22T10:15:00Z", "product_view", "a", "s", view("sku-1", "Tent"));
+    e.add("2026-11-22T10:15:01Z", "product_view", "a", "s", view("sku-1", "Tent"));
+    log.write(&e.list).await.unwrap();
+    let raw = rusqlite::Connection::open(log.path()).unwrap();
+    raw.execute("UPDATE events SET body = x'07' WHERE seq = (SELECT min(seq) FROM events)", []).unwrap();
+    drop(raw);
+    let kpis = log.live_kpis(ms(NOW)).unwrap();
+    assert_eq!(kpis.events_per_minute.minutes.last().unwrap().total, 2);
+    assert_eq!(kpis.top_products.len(), 1, "the readable view still names its product");
+    assert_eq!(kpis.top_products[0].views, 1);
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
