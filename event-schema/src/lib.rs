@@ -17,6 +17,8 @@ mod timestamp;
 #[cfg(feature = "json")]
 pub mod model;
 #[cfg(feature = "json")]
+mod tree;
+#[cfg(feature = "json")]
 pub mod validate;
 
 pub use event_type::EventType;

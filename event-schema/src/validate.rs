@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use crate::currency::is_iso_4217;
 use crate::limits::*;
 use crate::model::*;
+use crate::tree::{Node, Obj};
 use crate::{EventType, Timestamp, SCHEMA_VERSION};
 
 /// What a problem is, with a stable machine-readable [`Problem::code`] and a human reason (Display).
@@ -271,15 +272,15 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
     };
 
     let mut cx = Cx::default();
-    let version: Option<Value> = env.schema_version.and_then(|r| serde_json::from_str(r.get()).ok());
+    let version: Option<Node<'_>> = env.schema_version.and_then(|r| serde_json::from_str(r.get()).ok());
     cx.key("schema_version", |cx| match version {
-        None | Some(Value::Null) => cx.err(Problem::Missing),
+        None | Some(Node::Null) => cx.err(Problem::Missing),
         Some(v) if v.as_u64() == Some(u64::from(SCHEMA_VERSION)) => {}
         Some(_) => cx.err(Problem::UnsupportedVersion),
     });
-    let sent_at: Option<Value> = env.sent_at.and_then(|r| serde_json::from_str(r.get()).ok());
+    let sent_at: Option<Node<'_>> = env.sent_at.and_then(|r| serde_json::from_str(r.get()).ok());
     let sent_at = cx.key("sent_at", |cx| match &sent_at {
-        None | Some(Value::Null) => {
+        None | Some(Node::Null) => {
             cx.err(Problem::Missing);
             None
         }
@@ -335,24 +336,29 @@ fn envelope_error(path: &str, problem: Problem) -> BatchError {
 /// as sent (if any) and every problem found.
 pub fn validate_raw_event(json: &str, opts: &ValidationOptions) -> Result<Event, (Option<String>, Vec<FieldError>)> {
     if json.len() > MAX_EVENT_BYTES {
-        let v: Option<Value> = serde_json::from_str(json).ok();
+        let v: Option<Node<'_>> = serde_json::from_str(json).ok();
         let id = v.as_ref().and_then(event_id_as_sent);
         let problem = Problem::EventTooLarge { max: MAX_EVENT_BYTES, actual: json.len() };
         return Err((id, alloc::vec![FieldError { path: "$".into(), problem }]));
     }
-    let value: Value = serde_json::from_str(json).map_err(|e| {
+    // Parsed into the validator's own tree, not a `Value` (see `crate::tree`).
+    let tree: Node<'_> = serde_json::from_str(json).map_err(|e| {
         let problem = Problem::NotJson(e.to_string());
         (None, alloc::vec![FieldError { path: "$".into(), problem }])
     })?;
-    validate_event(&value, opts).map_err(|errors| (event_id_as_sent(&value), errors))
+    validate_tree(&tree, opts).map_err(|errors| (event_id_as_sent(&tree), errors))
 }
 
-fn event_id_as_sent(v: &Value) -> Option<String> {
-    v.get("event_id").and_then(Value::as_str).filter(|s| s.len() <= MAX_ID_BYTES).map(String::from)
+fn event_id_as_sent(v: &Node<'_>) -> Option<String> {
+    v.as_object()?.get("event_id").and_then(Node::as_str).filter(|s| s.len() <= MAX_ID_BYTES).map(String::from)
 }
 
 /// Validates one parsed event (no size check: see [`validate_raw_event`]).
 pub fn validate_event(v: &Value, opts: &ValidationOptions) -> Result<Event, Vec<FieldError>> {
+    validate_tree(&Node::from_value(v), opts)
+}
+
+fn validate_tree(v: &Node<'_>, opts: &ValidationOptions) -> Result<Event, Vec<FieldError>> {
     let mut cx = Cx::default();
     cx.path.push('$');
     let Some(o) = object(&mut cx, v) else {
@@ -387,7 +393,7 @@ pub fn validate_event(v: &Value, opts: &ValidationOptions) -> Result<Event, Vec<
     if event_type == Some(EventType::Identify) && user_id.is_none() && field(o, "user_id").is_none() {
         cx.key("user_id", |cx| cx.err(Problem::Missing));
     }
-    let empty = Map::new();
+    let empty = Obj::default();
     let body = cx.key("properties", |cx| {
         let props = match field(o, "properties") {
             None => &empty,
@@ -406,7 +412,7 @@ pub fn validate_event(v: &Value, opts: &ValidationOptions) -> Result<Event, Vec<
     }
 }
 
-fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> {
+fn body(cx: &mut Cx, t: EventType, p: &Obj<'_>) -> Option<EventBody> {
     Some(match t {
         EventType::PageView => {
             EventBody::PageView(PageView { name: opt(cx, p, "name", text), category: opt(cx, p, "category", text) })
@@ -485,7 +491,7 @@ fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> 
         }),
         EventType::Custom => {
             let name = req(cx, p, "name", id);
-            let mut rest = p.clone();
+            let mut rest = p.to_map();
             rest.remove("name");
             let properties = free_map(cx, &rest, 1);
             EventBody::Custom(Custom { name: name?, properties: properties? })
@@ -493,12 +499,12 @@ fn body(cx: &mut Cx, t: EventType, p: &Map<String, Value>) -> Option<EventBody> 
     })
 }
 
-fn product(cx: &mut Cx, v: &Value) -> Option<Product> {
+fn product(cx: &mut Cx, v: &Node<'_>) -> Option<Product> {
     let o = object(cx, v)?;
     product_fields(cx, o)
 }
 
-fn product_fields(cx: &mut Cx, p: &Map<String, Value>) -> Option<Product> {
+fn product_fields(cx: &mut Cx, p: &Obj<'_>) -> Option<Product> {
     let sku = req(cx, p, "sku", id);
     Some(Product {
         product_id: opt(cx, p, "product_id", id),
@@ -517,7 +523,7 @@ fn product_fields(cx: &mut Cx, p: &Map<String, Value>) -> Option<Product> {
     })
 }
 
-fn line_item(cx: &mut Cx, v: &Value) -> Option<LineItem> {
+fn line_item(cx: &mut Cx, v: &Node<'_>) -> Option<LineItem> {
     let o = object(cx, v)?;
     let sku = req(cx, o, "sku", id);
     let quantity = req(cx, o, "quantity", quantity);
@@ -534,14 +540,14 @@ fn line_item(cx: &mut Cx, v: &Value) -> Option<LineItem> {
     })
 }
 
-fn stock_count(cx: &mut Cx, v: &Value) -> Option<StockCount> {
+fn stock_count(cx: &mut Cx, v: &Node<'_>) -> Option<StockCount> {
     let o = object(cx, v)?;
     let sku = req(cx, o, "sku", id);
     let on_hand = req(cx, o, "on_hand", stock_units);
     Some(StockCount { reorder_point: opt(cx, o, "reorder_point", stock_units), sku: sku?, on_hand: on_hand? })
 }
 
-fn context(cx: &mut Cx, v: &Value) -> Option<Context> {
+fn context(cx: &mut Cx, v: &Node<'_>) -> Option<Context> {
     let o = object(cx, v)?;
     Some(Context {
         page: opt(cx, o, "page", |cx, v| {
@@ -618,11 +624,11 @@ impl Cx {
 }
 
 /// A field's value; `null` counts as absent, as JavaScript clients send it for unset optionals.
-fn field<'v>(o: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+fn field<'v, 'a>(o: &'v Obj<'a>, key: &str) -> Option<&'v Node<'a>> {
     o.get(key).filter(|v| !v.is_null())
 }
 
-fn req<T>(cx: &mut Cx, o: &Map<String, Value>, key: &str, f: impl FnOnce(&mut Cx, &Value) -> Option<T>) -> Option<T> {
+fn req<T>(cx: &mut Cx, o: &Obj<'_>, key: &str, f: impl FnOnce(&mut Cx, &Node<'_>) -> Option<T>) -> Option<T> {
     cx.key(key, |cx| match field(o, key) {
         None => {
             cx.err(Problem::Missing);
@@ -632,13 +638,13 @@ fn req<T>(cx: &mut Cx, o: &Map<String, Value>, key: &str, f: impl FnOnce(&mut Cx
     })
 }
 
-fn opt<T>(cx: &mut Cx, o: &Map<String, Value>, key: &str, f: impl FnOnce(&mut Cx, &Value) -> Option<T>) -> Option<T> {
+fn opt<T>(cx: &mut Cx, o: &Obj<'_>, key: &str, f: impl FnOnce(&mut Cx, &Node<'_>) -> Option<T>) -> Option<T> {
     cx.key(key, |cx| field(o, key).and_then(|v| f(cx, v)))
 }
 
 // ---- value checks ----------------------------------------------------------------------------
 
-fn object<'v>(cx: &mut Cx, v: &'v Value) -> Option<&'v Map<String, Value>> {
+fn object<'v, 'a>(cx: &mut Cx, v: &'v Node<'a>) -> Option<&'v Obj<'a>> {
     let o = v.as_object();
     if o.is_none() {
         cx.err(Problem::WrongType { expected: "an object" });
@@ -646,7 +652,7 @@ fn object<'v>(cx: &mut Cx, v: &'v Value) -> Option<&'v Map<String, Value>> {
     o
 }
 
-fn string<'v>(cx: &mut Cx, v: &'v Value, max: usize) -> Option<&'v str> {
+fn string<'v>(cx: &mut Cx, v: &'v Node<'_>, max: usize) -> Option<&'v str> {
     let Some(s) = v.as_str() else {
         cx.err(Problem::WrongType { expected: "a string" });
         return None;
@@ -658,7 +664,7 @@ fn string<'v>(cx: &mut Cx, v: &'v Value, max: usize) -> Option<&'v str> {
     Some(s)
 }
 
-fn id(cx: &mut Cx, v: &Value) -> Option<String> {
+fn id(cx: &mut Cx, v: &Node<'_>) -> Option<String> {
     let s = string(cx, v, MAX_ID_BYTES)?;
     if s.trim().is_empty() {
         cx.err(Problem::Empty);
@@ -667,15 +673,15 @@ fn id(cx: &mut Cx, v: &Value) -> Option<String> {
     Some(s.into())
 }
 
-fn text(cx: &mut Cx, v: &Value) -> Option<String> {
+fn text(cx: &mut Cx, v: &Node<'_>) -> Option<String> {
     string(cx, v, MAX_TEXT_BYTES).map(String::from)
 }
 
-fn url(cx: &mut Cx, v: &Value) -> Option<String> {
+fn url(cx: &mut Cx, v: &Node<'_>) -> Option<String> {
     string(cx, v, MAX_URL_BYTES).map(String::from)
 }
 
-fn number(cx: &mut Cx, v: &Value) -> Option<f64> {
+fn number(cx: &mut Cx, v: &Node<'_>) -> Option<f64> {
     let Some(n) = v.as_f64() else {
         cx.err(Problem::WrongType { expected: "a number" });
         return None;
@@ -693,7 +699,7 @@ fn check_finite(cx: &mut Cx, n: f64) -> Option<f64> {
 }
 
 /// Prices, revenue, tax, ...: finite and not negative.
-fn amount(cx: &mut Cx, v: &Value) -> Option<f64> {
+fn amount(cx: &mut Cx, v: &Node<'_>) -> Option<f64> {
     let n = number(cx, v)?;
     if n < 0.0 {
         cx.err(Problem::Negative);
@@ -702,7 +708,7 @@ fn amount(cx: &mut Cx, v: &Value) -> Option<f64> {
     Some(n)
 }
 
-fn integer_in(cx: &mut Cx, v: &Value, min: u64, max: u64) -> Option<u64> {
+fn integer_in(cx: &mut Cx, v: &Node<'_>, min: u64, max: u64) -> Option<u64> {
     let n = number(cx, v)?;
     match v.as_u64() {
         Some(i) if (min..=max).contains(&i) => Some(i),
@@ -717,24 +723,24 @@ fn integer_in(cx: &mut Cx, v: &Value, min: u64, max: u64) -> Option<u64> {
     }
 }
 
-fn quantity(cx: &mut Cx, v: &Value) -> Option<u64> {
+fn quantity(cx: &mut Cx, v: &Node<'_>) -> Option<u64> {
     integer_in(cx, v, MIN_QUANTITY, MAX_QUANTITY)
 }
 
 /// Units on hand and reorder points of an `inventory_snapshot` (a whole float such as 12.0 counts).
-fn stock_units(cx: &mut Cx, v: &Value) -> Option<u64> {
+fn stock_units(cx: &mut Cx, v: &Node<'_>) -> Option<u64> {
     integer_in(cx, v, 0, MAX_STOCK_UNITS)
 }
 
-fn count(cx: &mut Cx, v: &Value) -> Option<u64> {
+fn count(cx: &mut Cx, v: &Node<'_>) -> Option<u64> {
     integer_in(cx, v, 0, u64::from(u32::MAX))
 }
 
-fn pixels(cx: &mut Cx, v: &Value) -> Option<u32> {
+fn pixels(cx: &mut Cx, v: &Node<'_>) -> Option<u32> {
     integer_in(cx, v, 0, 100_000).map(|n| n as u32)
 }
 
-fn currency(cx: &mut Cx, v: &Value) -> Option<String> {
+fn currency(cx: &mut Cx, v: &Node<'_>) -> Option<String> {
     let s = string(cx, v, 3 + 8)?;
     if !is_iso_4217(s) {
         cx.err(Problem::UnknownCurrency);
@@ -743,7 +749,7 @@ fn currency(cx: &mut Cx, v: &Value) -> Option<String> {
     Some(s.into())
 }
 
-fn timestamp(cx: &mut Cx, v: &Value) -> Option<Timestamp> {
+fn timestamp(cx: &mut Cx, v: &Node<'_>) -> Option<Timestamp> {
     let s = string(cx, v, 64)?;
     let t = Timestamp::parse_rfc3339(s);
     if t.is_none() {
@@ -752,7 +758,7 @@ fn timestamp(cx: &mut Cx, v: &Value) -> Option<Timestamp> {
     t
 }
 
-fn uuid_v7(cx: &mut Cx, v: &Value) -> Option<String> {
+fn uuid_v7(cx: &mut Cx, v: &Node<'_>) -> Option<String> {
     let s = string(cx, v, 64)?;
     match parse_uuid(s) {
         None => {
@@ -795,10 +801,10 @@ fn parse_uuid(s: &str) -> Option<(u8, String)> {
 
 fn list<T>(
     cx: &mut Cx,
-    v: &Value,
+    v: &Node<'_>,
     max: usize,
     min: usize,
-    mut item: impl FnMut(&mut Cx, &Value) -> Option<T>,
+    mut item: impl FnMut(&mut Cx, &Node<'_>) -> Option<T>,
 ) -> Option<Vec<T>> {
     let Some(items) = v.as_array() else {
         cx.err(Problem::WrongType { expected: "an array" });
@@ -817,9 +823,9 @@ fn list<T>(
     (cx.errors.len() == before && out.len() == items.len()).then_some(out)
 }
 
-fn free_object(cx: &mut Cx, v: &Value, depth: usize) -> Option<Map<String, Value>> {
-    let o = object(cx, v)?;
-    free_map(cx, o, depth)
+fn free_object(cx: &mut Cx, v: &Node<'_>, depth: usize) -> Option<Map<String, Value>> {
+    let o = object(cx, v)?.to_map();
+    free_map(cx, &o, depth)
 }
 
 /// Free-form properties: any JSON within the depth, size and length limits.
