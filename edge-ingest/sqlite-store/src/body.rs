@@ -46,7 +46,7 @@ pub(crate) const FORMAT_DICT_V1: u8 = 1;
 /// (zstd's dictionary format: magic number, id, Huffman and FSE tables). Without tables, zstd built
 /// its tables anew for each short frame, about a third of its time per event; with them it reuses
 /// the dictionary's. Frames are as small (0.278 of the benchmark's events with either), and made in
-/// 0.71–0.75 of the time (bench/README.md, "Dictionary with tables").
+/// 0.68–0.75 of the time (bench/README.md, "The validator's tree, and format 2's dictionary").
 ///
 /// Made once, with zstd 1.5.7's `ZDICT_finalizeDictionary`: content `DICT_V1`, samples the lines of
 /// `DICT_V1`, `compressionLevel` 1, `dictID` 0 (zstd derives the id from the content's hash). The
