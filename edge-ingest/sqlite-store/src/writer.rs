@@ -50,9 +50,18 @@ const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
 /// One WAL frame: a 24-byte header and a (default-sized) page.
 const FRAME_BYTES: i64 = 24 + 4096;
 
+/// One event's insert, for the tests' logs made by hand; the writer uses [`insert_events_sql`].
+#[cfg(test)]
 pub(crate) const INSERT_EVENT: &str =
     "INSERT OR IGNORE INTO events (event_id, type, anonymous_id, occurred_at, received_at, body)
                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/// The most events one `INSERT` statement of the writer takes (a statement of many rows costs the
+/// writer thread about half as much per row as one statement per row). A job's events go in
+/// statements of [`statement_sizes`], powers of two, so the writer prepares at most 7 statements
+/// in all and keeps them cached.
+pub const EVENTS_PER_STATEMENT: usize = 64;
+/// Statements the write connection keeps prepared: the event inserts of every size and the rest.
+const CACHED_STATEMENTS: usize = 16;
 const INSERT_REJECTED: &str = "INSERT INTO rejected (received_at, body) VALUES (?1, ?2)";
 
 /// Bounds of the group-commit writer and of the WAL; [`Default`] gives the named constants.
@@ -177,6 +186,7 @@ impl Writer {
         limits: WriterLimits,
     ) -> Result<Writer, StoreError> {
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
         conn.pragma_update(None, "journal_size_limit", i64::from(limits.max_wal_frames) * FRAME_BYTES)?;
         let wal_frames = Arc::new(AtomicU32::new(0));
         let frames = Arc::clone(&wal_frames);
@@ -313,21 +323,16 @@ fn insert_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<us
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut added = Vec::with_capacity(group.len());
     {
-        let mut insert_event = tx.prepare_cached(INSERT_EVENT)?;
         let mut insert_rejected = tx.prepare_cached(INSERT_REJECTED)?;
         for job in group {
             let mut new = 0;
             match &job.rows {
                 Rows::Events(rows) => {
-                    for r in rows {
-                        new += insert_event.execute(params![
-                            r.event_id,
-                            r.event_type,
-                            r.anonymous_id,
-                            r.occurred_at_ms,
-                            r.received_at_ms,
-                            r.body,
-                        ])?;
+                    let mut rest = &rows[..];
+                    for size in statement_sizes(rows.len()) {
+                        let (these, after) = rest.split_at(size);
+                        new += insert_events(&tx, these)?;
+                        rest = after;
                     }
                 }
                 Rows::Rejected(rows) => {
@@ -341,6 +346,43 @@ fn insert_group(conn: &mut Connection, group: &[Job]) -> rusqlite::Result<Vec<us
     }
     tx.commit()?;
     Ok(added)
+}
+
+/// How a job's `n` events are split into `INSERT` statements: as many of
+/// [`EVENTS_PER_STATEMENT`] as fit, then the binary digits of the rest (100 is 64 + 32 + 4), so
+/// there are at most 7 statement sizes. In order: the rows keep their order, and so their `seq`.
+pub(crate) fn statement_sizes(n: usize) -> impl Iterator<Item = usize> {
+    let full = n / EVENTS_PER_STATEMENT;
+    let rest = n % EVENTS_PER_STATEMENT;
+    std::iter::repeat_n(EVENTS_PER_STATEMENT, full)
+        .chain((0..usize::BITS).rev().map(move |bit| rest & (1 << bit)).filter(|&size| size != 0))
+}
+
+/// The statement that inserts `rows` events at once, row by row in order, each `OR IGNORE`: an
+/// `event_id` already stored, or repeated within the statement, is skipped.
+fn insert_events_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT OR IGNORE INTO events (event_id, type, anonymous_id, occurred_at, received_at, body) VALUES ",
+    );
+    for i in 0..rows {
+        sql.push_str(if i == 0 { "(?,?,?,?,?,?)" } else { ",(?,?,?,?,?,?)" });
+    }
+    sql
+}
+
+/// Inserts `rows` with one statement; how many were new.
+fn insert_events(tx: &rusqlite::Transaction<'_>, rows: &[EventRow]) -> rusqlite::Result<usize> {
+    let mut insert = tx.prepare_cached(&insert_events_sql(rows.len()))?;
+    for (i, r) in rows.iter().enumerate() {
+        let at = 6 * i;
+        insert.raw_bind_parameter(at + 1, &r.event_id)?;
+        insert.raw_bind_parameter(at + 2, r.event_type)?;
+        insert.raw_bind_parameter(at + 3, &r.anonymous_id)?;
+        insert.raw_bind_parameter(at + 4, r.occurred_at_ms)?;
+        insert.raw_bind_parameter(at + 5, r.received_at_ms)?;
+        insert.raw_bind_parameter(at + 6, &r.body)?;
+    }
+    insert.raw_execute()
 }
 
 /// When to checkpoint, decided on the writer thread after each commit and when idle.
@@ -464,6 +506,42 @@ impl Drop for Checkpointer {
         drop(self.nudges.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn a_jobs_events_are_split_into_few_statement_sizes_in_order() {
+        let mut sizes = HashSet::new();
+        for n in 0..=1_000 {
+            let split: Vec<usize> = statement_sizes(n).collect();
+            assert_eq!(split.iter().sum::<usize>(), n, "{n}: every event, once");
+            assert!(split.iter().all(|s| s.is_power_of_two() && *s <= EVENTS_PER_STATEMENT), "{n}: {split:?}");
+            assert!(split.windows(2).all(|w| w[0] >= w[1]), "{n}: the largest first: {split:?}");
+            sizes.extend(split);
+        }
+        assert_eq!(statement_sizes(100).collect::<Vec<_>>(), [64, 32, 4]);
+        assert_eq!(statement_sizes(130).collect::<Vec<_>>(), [64, 64, 2]);
+        assert_eq!(sizes.len(), 7, "1, 2, 4 ... 64: what the statement cache holds");
+        assert!(sizes.len() < CACHED_STATEMENTS, "the sizes and the refused records' insert stay cached");
+    }
+
+    #[test]
+    fn the_statement_of_n_rows_has_six_parameters_per_row() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY, event_id TEXT UNIQUE, type TEXT, anonymous_id TEXT,
+                                  occurred_at INTEGER, received_at INTEGER, body TEXT)",
+        )
+        .unwrap();
+        for n in [1, 4, EVENTS_PER_STATEMENT] {
+            assert_eq!(conn.prepare(&insert_events_sql(n)).unwrap().parameter_count(), 6 * n);
         }
     }
 }

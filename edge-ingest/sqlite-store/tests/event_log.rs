@@ -182,6 +182,31 @@ async fn concurrent_writes_are_all_stored_with_fewer_commits_than_writes() {
 }
 
 #[test]
+fn a_large_write_keeps_its_order_and_skips_repeats_across_its_statements() {
+    let dir = temp_dir("statements");
+    let log = SqliteEventLog::open(&dir).unwrap();
+    // 150 events go in statements of 64, 64, 16, 4 and 2 rows.
+    let first = batch(1, 1, 150);
+    assert_eq!(log.append(&first[..70]).unwrap(), 70);
+    let mut second: Vec<EnrichedEvent> = first.clone();
+    second.insert(100, first[3].clone()); // stored before, and sent again inside a statement
+    second.insert(140, first[120].clone()); // sent twice in this write, in different statements
+    second.push(first[149].clone()); // and twice at the end, in the same 2-row statement
+    assert_eq!(second.len(), 153);
+    assert_eq!(log.append(&second).unwrap(), 80, "only events 70 to 149 are new");
+    let rows = log.read_after(0, 1_000).unwrap();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.json).unwrap()["event_id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: Vec<String> = (0..150).map(|e| id(1 << 32 | 1 << 12 | e)).collect();
+    assert_eq!(ids, expected, "each event once, in the order sent");
+    assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn append_counts_only_new_events_and_a_read_only_log_refuses_writes() {
     let dir = temp_dir("append");
     let log = SqliteEventLog::open(&dir).unwrap();
