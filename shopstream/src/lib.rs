@@ -79,15 +79,19 @@ async fn client_ip(mut request: Request, next: Next) -> Response {
 }
 
 /// How much lower than the ingest the background work runs, in nice steps (added to the process's
-/// own nice value, at most 19). 10 steps lower, a busy background thread gets about a tenth of the
-/// CPU a busy ingest thread gets.
+/// own nice value, at most 19), where the kernel refuses `SCHED_IDLE` (see [`background_runtime`]).
+/// 10 steps lower, a busy background thread gets about a tenth of the CPU a busy ingest thread gets.
 pub const BACKGROUND_NICE: i32 = 10;
 
 /// The runtime for the work behind the ingest: the processor and the lake's writers. One worker, and
-/// every thread it starts (the worker and the blocking pool, where SQLite and Parquet run)
-/// [`BACKGROUND_NICE`] nice steps below the process, so that under load the CPU goes first to the requests a shopper's tracker is
-/// waiting on, and the background catches up when the load drops (each task resumes from its own
-/// checkpoint, so a lagging background loses nothing). On an idle machine it runs as fast as before.
+/// every thread it starts (the worker and the blocking pool, where SQLite and Parquet run) under
+/// Linux's `SCHED_IDLE` policy (and [`BACKGROUND_NICE`] nice steps below the process, should the
+/// policy be refused): under load the CPU goes to the requests a shopper's tracker is waiting on,
+/// and the background runs when a core would otherwise idle (a request thread that wakes takes the
+/// core at once), catching up when the load drops. Each task resumes from its own checkpoint, so a
+/// lagging background loses nothing; it reads the event log with its own connection
+/// ([`SqliteEventLog::with_own_reader`]), so a background thread waiting for a core never holds the
+/// dashboard's reads. On an idle machine it runs as fast as before.
 pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -97,20 +101,25 @@ pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// Lowers the calling thread's priority by [`BACKGROUND_NICE`] steps (Linux nice values are per
-/// thread; a new thread starts at its creator's). Lowering needs no privilege. Failing only costs
-/// priority, so it is logged, not fatal.
+/// Lowers the calling thread's priority: [`BACKGROUND_NICE`] steps (Linux nice values are per
+/// thread; a new thread starts at its creator's), then the `SCHED_IDLE` policy (also per thread).
+/// Neither needs a privilege. Failing only costs priority, so it is logged, not fatal.
 fn lower_this_threads_priority() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: plain system calls on the calling thread's own id; no memory is shared.
-        let result = unsafe {
+        let niced = unsafe {
             let tid = libc::gettid() as libc::id_t;
             let own = libc::getpriority(libc::PRIO_PROCESS, tid);
             libc::setpriority(libc::PRIO_PROCESS, tid, (own + BACKGROUND_NICE).min(19))
         };
-        if result != 0 {
+        if niced != 0 {
             tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the background thread's priority");
+        }
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: `param` outlives the call; pid 0 is the calling thread.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
+            tracing::warn!(error = %std::io::Error::last_os_error(), "cannot run the background thread as SCHED_IDLE");
         }
     }
 }
@@ -180,18 +189,28 @@ mod tests {
         unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }
     }
 
+    fn this_threads_policy() -> i32 {
+        // SAFETY: reads the calling thread's own policy.
+        unsafe { libc::sched_getscheduler(0) }
+    }
+
+    fn priority() -> (i32, i32) {
+        (this_threads_nice(), this_threads_policy())
+    }
+
     #[test]
     fn background_threads_run_below_the_ingest() {
-        let before = this_threads_nice();
+        let before = priority();
+        assert_eq!(before.1, libc::SCHED_OTHER, "the test runs as an ordinary thread");
         let background = background_runtime().unwrap();
         let (worker, blocking) = background.block_on(async {
-            let worker = tokio::spawn(async { this_threads_nice() }).await.unwrap();
-            let blocking = tokio::task::spawn_blocking(this_threads_nice).await.unwrap();
+            let worker = tokio::spawn(async { priority() }).await.unwrap();
+            let blocking = tokio::task::spawn_blocking(priority).await.unwrap();
             (worker, blocking)
         });
-        let lowered = (before + BACKGROUND_NICE).min(19);
+        let lowered = ((before.0 + BACKGROUND_NICE).min(19), libc::SCHED_IDLE);
         assert_eq!(worker, lowered, "the background worker thread");
         assert_eq!(blocking, lowered, "the background blocking pool (SQLite, Parquet)");
-        assert_eq!(this_threads_nice(), before, "the caller's own priority is left alone");
+        assert_eq!(priority(), before, "the caller's own priority is left alone");
     }
 }

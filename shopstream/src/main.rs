@@ -297,12 +297,15 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
         ),
         Access::WriteKeys(keys) => tracing::info!(keys = keys.len(), "ingest requires a write key"),
     }
-    let state: Arc<dyn StateStore> = Arc::new(
-        SqliteStateStore::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?,
-    );
-    let recommender = Recommender::new(state.clone(), Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
+    let sqlite_state =
+        SqliteStateStore::open(&data).with_context(|| format!("cannot use data directory {}", data.display()))?;
+    // The processor runs in the background, at a lower priority: it loads with a connection of its own.
+    let background_state: Arc<dyn StateStore> =
+        Arc::new(sqlite_state.with_own_reader().context("cannot open the state for the processor")?);
+    let state: Arc<dyn StateStore> = Arc::new(sqlite_state);
+    let recommender = Recommender::new(state, Arc::new(SystemClock)).with_item_cache(ITEM_CACHE_TTL);
     let alerts = Arc::new(FileAlertLog::new(&data));
-    let processor = Processor::new(state.clone())
+    let processor = Processor::new(background_state.clone())
         .with_rejected_sink(Arc::new(log.clone()))
         .with_alerts(alerts.clone(), Arc::new(CatalogStock::new()));
     let lake = shopstream::lake_local::lake_of(&data);
@@ -320,9 +323,11 @@ fn serve(addr: SocketAddr, data: PathBuf, site: PathBuf, access: Access, sign_in
     .into_make_service_with_connect_info::<SocketAddr>();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let background = shopstream::background_runtime().context("cannot start the background runtime")?;
-    background.spawn(shopstream::run_processor(log.clone(), processor, state));
-    background.spawn(shopstream::lake_local::run_raw_writer(log.clone(), lake.clone()));
-    background.spawn(shopstream::lake_local::run_lake_builder(lake, log.clone()));
+    // The background's threads wait for idle cores: they read the log with a connection of their own.
+    let background_log = log.with_own_reader().context("cannot open the event log for the background")?;
+    background.spawn(shopstream::run_processor(background_log.clone(), processor, background_state));
+    background.spawn(shopstream::lake_local::run_raw_writer(background_log.clone(), lake.clone()));
+    background.spawn(shopstream::lake_local::run_lake_builder(lake, background_log));
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let local = listener.local_addr()?;

@@ -75,18 +75,20 @@ pub struct StoredEvent {
     pub json: String,
 }
 
-/// The local server's event log. Clones share one writer thread and one reader connection; the
-/// last clone dropped commits what is still queued and stops the writer.
+/// The local server's event log. Clones share one writer thread and one reader connection (but see
+/// [`with_own_reader`](Self::with_own_reader)); the last clone dropped commits what is still queued
+/// and stops the writer.
 #[derive(Clone)]
 pub struct SqliteEventLog {
+    /// For reads only: WAL readers see the last commit and never wait for the writer. Declared
+    /// before `inner`, so dropped before the writer it holds (see `GroupCommit`).
+    reader: Arc<Mutex<Connection>>,
     inner: Arc<Inner>,
 }
 
 struct Inner {
     path: PathBuf,
-    /// For reads only: WAL readers see the last commit and never wait for the writer.
-    reader: Mutex<Connection>,
-    /// `None` when opened read-only. Declared after `reader`, so dropped after it (see `GroupCommit`).
+    /// `None` when opened read-only.
     writer: Option<Writer>,
 }
 
@@ -110,7 +112,18 @@ impl SqliteEventLog {
         Self::tune(&checkpoint_conn).map_err(opened)?;
         let reader = Self::open_reader(&path)?;
         let writer = Writer::spawn(conn, checkpoint_conn, limits)?;
-        Ok(SqliteEventLog { inner: Arc::new(Inner { path, reader: Mutex::new(reader), writer: Some(writer) }) })
+        Ok(SqliteEventLog {
+            reader: Arc::new(Mutex::new(reader)),
+            inner: Arc::new(Inner { path, writer: Some(writer) }),
+        })
+    }
+
+    /// A clone of this log (the same writer) that reads with a connection of its own, shared only
+    /// with its own clones: for a reader that may wait for the CPU while it reads (the server's
+    /// background tasks), so the others' reads never wait for it.
+    pub fn with_own_reader(&self) -> Result<Self, StoreError> {
+        let reader = Self::open_reader(&self.inner.path)?;
+        Ok(SqliteEventLog { reader: Arc::new(Mutex::new(reader)), inner: Arc::clone(&self.inner) })
     }
 
     /// Opens an existing log read-only (for `shopstream events` beside a running server): no writer.
@@ -120,7 +133,7 @@ impl SqliteEventLog {
             return Err(StoreError::Missing { path });
         }
         let reader = Self::open_reader(&path)?;
-        Ok(SqliteEventLog { inner: Arc::new(Inner { path, reader: Mutex::new(reader), writer: None }) })
+        Ok(SqliteEventLog { reader: Arc::new(Mutex::new(reader)), inner: Arc::new(Inner { path, writer: None }) })
     }
 
     fn open_reader(path: &Path) -> Result<Connection, StoreError> {
@@ -242,7 +255,7 @@ impl SqliteEventLog {
     }
 
     fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.inner.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.reader.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn writer(&self) -> Result<&Writer, StoreError> {
@@ -324,6 +337,27 @@ mod tests {
     use std::sync::atomic::{AtomicI32, Ordering};
 
     use super::*;
+
+    #[test]
+    fn a_log_with_its_own_reader_reads_while_the_shared_reader_is_held() {
+        let dir = std::env::temp_dir().join(format!("sqlite-store-own-reader-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let log = SqliteEventLog::open(&dir).unwrap();
+        let own = log.with_own_reader().unwrap();
+        let shared = log.clone();
+        let held = log.reader(); // a reader of the shared connection, stopped mid-read
+        let (counted, count) = std::sync::mpsc::channel();
+        let (own_thread, shared_thread) = (counted.clone(), counted);
+        std::thread::spawn(move || own_thread.send(("own", own.count().unwrap())).unwrap());
+        assert_eq!(count.recv_timeout(std::time::Duration::from_secs(10)), Ok(("own", 0)));
+        std::thread::spawn(move || shared_thread.send(("shared", shared.count().unwrap())).unwrap());
+        let waiting = count.recv_timeout(std::time::Duration::from_millis(300));
+        assert!(waiting.is_err(), "a clone shares the reader, so it waits: {waiting:?}");
+        drop(held);
+        assert_eq!(count.recv_timeout(std::time::Duration::from_secs(10)), Ok(("shared", 0)));
+        drop(log);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn temp_db(name: &str) -> (PathBuf, Connection) {
         let dir = std::env::temp_dir().join(format!("sqlite-store-{name}-{}", std::process::id()));

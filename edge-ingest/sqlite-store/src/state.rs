@@ -24,7 +24,8 @@ pub struct SqliteStateStore {
     conn: Arc<Mutex<Connection>>,
     /// Record loads (the recommendations API's and the processor's): a WAL reader never waits for a
     /// commit in progress, so a request does not queue behind the processor's synced commit (the
-    /// processor may run at a lower priority than the requests).
+    /// processor may run at a lower priority than the requests; give it
+    /// [`with_own_reader`](Self::with_own_reader), so the requests never wait for its loads either).
     reader: Arc<Mutex<Connection>>,
     path: PathBuf,
 }
@@ -35,33 +36,42 @@ impl SqliteStateStore {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| crate::StoreError::CreateDir { path: data_dir.to_path_buf(), source })?;
         let path = data_dir.join(STATE_FILE);
-        let open = || -> rusqlite::Result<Connection> {
-            let conn = Connection::open(&path)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.execute_batch(
-                "CREATE TABLE IF NOT EXISTS records (
-                    k    TEXT PRIMARY KEY,
-                    ver  INTEGER NOT NULL,
-                    body TEXT NOT NULL
-                ) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS applied (
-                    event_id TEXT PRIMARY KEY,
-                    at       INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX IF NOT EXISTS applied_at ON applied (at);
-                CREATE TABLE IF NOT EXISTS checkpoints (
-                    consumer TEXT PRIMARY KEY,
-                    pos      INTEGER NOT NULL
-                ) WITHOUT ROWID;",
-            )?;
-            Ok(conn)
-        };
         let opened = |source| crate::StoreError::Open { path: path.clone(), source };
-        let conn = open().map_err(opened)?;
-        let reader = open().map_err(opened)?;
+        let conn = Self::connect(&path).map_err(opened)?;
+        let reader = Self::connect(&path).map_err(opened)?;
         Ok(SqliteStateStore { conn: Arc::new(Mutex::new(conn)), reader: Arc::new(Mutex::new(reader)), path })
+    }
+
+    /// A clone of this store (the same commits) that loads records with a connection of its own,
+    /// shared only with its own clones: for the processor when it runs at a lower priority.
+    pub fn with_own_reader(&self) -> Result<Self, crate::StoreError> {
+        let reader =
+            Self::connect(&self.path).map_err(|source| crate::StoreError::Open { path: self.path.clone(), source })?;
+        Ok(SqliteStateStore { reader: Arc::new(Mutex::new(reader)), ..self.clone() })
+    }
+
+    fn connect(path: &Path) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS records (
+                k    TEXT PRIMARY KEY,
+                ver  INTEGER NOT NULL,
+                body TEXT NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS applied (
+                event_id TEXT PRIMARY KEY,
+                at       INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS applied_at ON applied (at);
+            CREATE TABLE IF NOT EXISTS checkpoints (
+                consumer TEXT PRIMARY KEY,
+                pos      INTEGER NOT NULL
+            ) WITHOUT ROWID;",
+        )?;
+        Ok(conn)
     }
 
     pub fn path(&self) -> &Path {
@@ -204,5 +214,35 @@ impl StateStore for SqliteStateStore {
                 .map_err(unavailable)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_store_with_its_own_reader_loads_while_the_shared_reader_is_held() {
+        let dir = std::env::temp_dir().join(format!("sqlite-state-own-reader-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SqliteStateStore::open(&dir).unwrap();
+        let own = store.with_own_reader().unwrap();
+        let shared = store.clone();
+        let held = store.reader.lock().unwrap(); // a load of the shared connection, stopped midway
+        let key = [Key::User("u".into())];
+        let (loaded, load) = mpsc::channel();
+        let (own_thread, shared_thread) = (loaded.clone(), loaded);
+        let keys = key.clone();
+        std::thread::spawn(move || own_thread.send(("own", own.load_now(&keys).unwrap().len())).unwrap());
+        assert_eq!(load.recv_timeout(Duration::from_secs(10)), Ok(("own", 0)));
+        std::thread::spawn(move || shared_thread.send(("shared", shared.load_now(&key).unwrap().len())).unwrap());
+        let waiting = load.recv_timeout(Duration::from_millis(300));
+        assert!(waiting.is_err(), "a clone shares the reader, so it waits: {waiting:?}");
+        drop(held);
+        assert_eq!(load.recv_timeout(Duration::from_secs(10)), Ok(("shared", 0)));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
