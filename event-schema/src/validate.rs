@@ -305,7 +305,7 @@ pub fn validate_batch(body: &[u8], opts: &ValidationOptions) -> Result<BatchOutc
         return Err(BatchError::Envelope(cx.errors));
     };
 
-    let mut outcome = BatchOutcome { sent_at, accepted: Vec::new(), rejected: Vec::new() };
+    let mut outcome = BatchOutcome { sent_at, accepted: Vec::with_capacity(raw_events.len()), rejected: Vec::new() };
     // event_id (as its 128 bits) -> index of its first accepted event: a repeat within the batch is refused.
     let mut seen: BTreeMap<u128, usize> = BTreeMap::new();
     for (index, raw) in raw_events.into_iter().enumerate() {

@@ -94,7 +94,7 @@ pub enum BodyError {
 }
 
 /// `json` as it is stored: the format byte and its zstd frame.
-pub(crate) fn pack(json: &str) -> std::io::Result<Vec<u8>> {
+pub(crate) fn pack(json: &[u8]) -> std::io::Result<Vec<u8>> {
     COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let compressor = match &mut *slot {
@@ -106,11 +106,12 @@ pub(crate) fn pack(json: &str) -> std::io::Result<Vec<u8>> {
                 empty.insert(c)
             }
         };
-        let frame = compressor.compress(json.as_bytes())?;
-        let mut stored = Vec::with_capacity(frame.len() + 1);
-        stored.push(FORMAT_DICT_V2);
-        stored.extend_from_slice(&frame);
-        Ok(stored)
+        // The frame is written after the format byte, in place.
+        let mut stored = std::io::Cursor::new(Vec::with_capacity(zstd::zstd_safe::compress_bound(json.len()) + 1));
+        stored.get_mut().push(FORMAT_DICT_V2);
+        stored.set_position(1);
+        compressor.compress_to_buffer(json, &mut stored)?;
+        Ok(stored.into_inner())
     })
 }
 
@@ -186,11 +187,11 @@ mod tests {
     #[test]
     fn a_packed_body_reads_back_as_the_same_json() {
         let json = r#"{"event_id":"x","type":"page_view","properties":{"note":"ünïcødé ✓"}}"#;
-        let stored = pack(json).unwrap();
+        let stored = pack(json.as_bytes()).unwrap();
         assert_eq!(stored[0], FORMAT_DICT_V2);
         assert_eq!(unpack(ValueRef::Blob(&stored)).unwrap(), json);
         assert_eq!(unpack(ValueRef::Text(json.as_bytes())).unwrap(), json);
-        let empty = pack("").unwrap();
+        let empty = pack(b"").unwrap();
         assert_eq!(unpack(ValueRef::Blob(&empty)).unwrap(), "");
     }
 
@@ -199,10 +200,10 @@ mod tests {
     #[test]
     fn an_enriched_event_takes_a_fraction_of_its_json() {
         let json = r#"{"event_id":"01938a6e-55c1-7b2a-9d3e-4f5a6b7c8d9e","type":"product_view","occurred_at":"2026-11-22T18:04:31.125Z","anonymous_id":"7d0e4c1a-2b3f-4a5d-8e9f-0a1b2c3d4e5f","session_id":"c2b1a0f9-e8d7-4c6b-a5f4-e3d2c1b0a9f8","context":{"page":{"url":"https://boutique.example/products/linen-shirt-white","path":"/products/linen-shirt-white","referrer":"https://www.google.com/","title":"Linen Shirt, White | Boutique"},"locale":"fr-FR","screen":{"width":390,"height":844},"library":{"name":"shopstream-sdk","version":"0.1.0"}},"properties":{"sku":"LS-WHT-M","product_id":"linen-shirt","name":"Linen Shirt","category":"Shirts","brand":"Boutique","variant":"white / M","price":59.0,"currency":"EUR","quantity":1,"position":3,"url":"https://boutique.example/products/linen-shirt-white","image_url":"https://cdn.boutique.example/img/ls-wht.jpg"},"received_at":"2026-11-22T18:04:32.010Z","edge":{"ip_prefix":"198.51.100.0/24","browser":{"name":"Safari","version":"17.1"},"os":{"name":"iPhone","version":"17.1"},"device":"mobile","bot":false}}"#;
-        let stored = pack(json).unwrap();
+        let stored = pack(json.as_bytes()).unwrap();
         assert!(stored.len() * 5 < json.len() * 2, "{} bytes of JSON stored in {}", json.len(), stored.len());
         for event in fixture_events() {
-            assert_eq!(unpack(ValueRef::Blob(&pack(&event).unwrap())).unwrap(), event);
+            assert_eq!(unpack(ValueRef::Blob(&pack(event.as_bytes()).unwrap())).unwrap(), event);
         }
     }
 
@@ -248,7 +249,7 @@ mod tests {
 
     #[test]
     fn a_damaged_body_is_an_error_not_a_panic() {
-        let mut stored = pack(r#"{"a":1}"#).unwrap();
+        let mut stored = pack(br#"{"a":1}"#).unwrap();
         assert!(matches!(unpack(ValueRef::Blob(&[])), Err(BodyError::Empty)));
         assert!(matches!(unpack(ValueRef::Blob(&[9, 1, 2])), Err(BodyError::UnknownFormat(9))));
         assert!(matches!(unpack(ValueRef::Blob(&[FORMAT_DICT_V1, 1, 2, 3])), Err(BodyError::Size)));

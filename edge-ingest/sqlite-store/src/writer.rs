@@ -87,6 +87,11 @@ impl Default for WriterLimits {
     }
 }
 
+thread_local! {
+    /// The event's JSON on its way to [`crate::body::pack`], reused by each request thread.
+    static JSON: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One event, encoded by the caller (so the one writer thread only inserts).
 pub(crate) struct EventRow {
     event_id: String,
@@ -106,7 +111,11 @@ impl EventRow {
             anonymous_id: e.event.anonymous_id.clone(),
             occurred_at_ms: e.event.occurred_at.unix_ms(),
             received_at_ms: e.received_at.unix_ms(),
-            body: crate::body::pack(&e.to_json()?).map_err(StoreError::Compress)?,
+            body: JSON.with_borrow_mut(|json| {
+                json.clear();
+                serde_json::to_writer(&mut *json, e)?; // what `EnrichedEvent::to_json` gives
+                crate::body::pack(json).map_err(StoreError::Compress)
+            })?,
         })
     }
 }
