@@ -338,23 +338,36 @@ mod tests {
 
     use super::*;
 
+    /// Asserts that `own` reads (once, finding nothing) while `held`, a guard on the shared reader,
+    /// is held, and that `shared` waits for it: what `with_own_reader` is for, in either store.
+    pub(crate) fn assert_the_own_reader_does_not_wait<G>(
+        held: G,
+        own: impl FnOnce() -> usize + Send + 'static,
+        shared: impl FnOnce() -> usize + Send + 'static,
+    ) {
+        use std::time::Duration;
+        let (done, reads) = std::sync::mpsc::channel();
+        let (own_done, shared_done) = (done.clone(), done);
+        std::thread::spawn(move || own_done.send(("own", own())).unwrap());
+        assert_eq!(reads.recv_timeout(Duration::from_secs(10)), Ok(("own", 0)));
+        std::thread::spawn(move || shared_done.send(("shared", shared())).unwrap());
+        let waiting = reads.recv_timeout(Duration::from_millis(300));
+        assert!(waiting.is_err(), "a clone shares the reader, so it waits: {waiting:?}");
+        drop(held);
+        assert_eq!(reads.recv_timeout(Duration::from_secs(10)), Ok(("shared", 0)));
+    }
+
     #[test]
     fn a_log_with_its_own_reader_reads_while_the_shared_reader_is_held() {
         let dir = std::env::temp_dir().join(format!("sqlite-store-own-reader-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let log = SqliteEventLog::open(&dir).unwrap();
-        let own = log.with_own_reader().unwrap();
-        let shared = log.clone();
-        let held = log.reader(); // a reader of the shared connection, stopped mid-read
-        let (counted, count) = std::sync::mpsc::channel();
-        let (own_thread, shared_thread) = (counted.clone(), counted);
-        std::thread::spawn(move || own_thread.send(("own", own.count().unwrap())).unwrap());
-        assert_eq!(count.recv_timeout(std::time::Duration::from_secs(10)), Ok(("own", 0)));
-        std::thread::spawn(move || shared_thread.send(("shared", shared.count().unwrap())).unwrap());
-        let waiting = count.recv_timeout(std::time::Duration::from_millis(300));
-        assert!(waiting.is_err(), "a clone shares the reader, so it waits: {waiting:?}");
-        drop(held);
-        assert_eq!(count.recv_timeout(std::time::Duration::from_secs(10)), Ok(("shared", 0)));
+        let (own, shared) = (log.with_own_reader().unwrap(), log.clone());
+        assert_the_own_reader_does_not_wait(
+            log.reader(), // a read of the shared connection, stopped midway
+            move || own.count().unwrap() as usize,
+            move || shared.count().unwrap() as usize,
+        );
         drop(log);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -219,9 +219,6 @@ impl StateStore for SqliteStateStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
-    use std::time::Duration;
-
     use super::*;
 
     #[test]
@@ -229,20 +226,14 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sqlite-state-own-reader-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let store = SqliteStateStore::open(&dir).unwrap();
-        let own = store.with_own_reader().unwrap();
-        let shared = store.clone();
-        let held = store.reader.lock().unwrap(); // a load of the shared connection, stopped midway
+        let (own, shared) = (store.with_own_reader().unwrap(), store.clone());
         let key = [Key::User("u".into())];
-        let (loaded, load) = mpsc::channel();
-        let (own_thread, shared_thread) = (loaded.clone(), loaded);
         let keys = key.clone();
-        std::thread::spawn(move || own_thread.send(("own", own.load_now(&keys).unwrap().len())).unwrap());
-        assert_eq!(load.recv_timeout(Duration::from_secs(10)), Ok(("own", 0)));
-        std::thread::spawn(move || shared_thread.send(("shared", shared.load_now(&key).unwrap().len())).unwrap());
-        let waiting = load.recv_timeout(Duration::from_millis(300));
-        assert!(waiting.is_err(), "a clone shares the reader, so it waits: {waiting:?}");
-        drop(held);
-        assert_eq!(load.recv_timeout(Duration::from_secs(10)), Ok(("shared", 0)));
+        crate::tests::assert_the_own_reader_does_not_wait(
+            store.reader.lock().unwrap(), // a load of the shared connection, stopped midway
+            move || own.load_now(&keys).unwrap().len(),
+            move || shared.load_now(&key).unwrap().len(),
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
