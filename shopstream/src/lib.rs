@@ -79,8 +79,9 @@ async fn client_ip(mut request: Request, next: Next) -> Response {
 }
 
 /// How much lower than the ingest the background work runs, in nice steps (added to the process's
-/// own nice value, at most 19), where the kernel refuses `SCHED_IDLE` (see [`background_runtime`]).
-/// 10 steps lower, a busy background thread gets about a tenth of the CPU a busy ingest thread gets.
+/// own nice value, at most 19). Always set, it only matters where the kernel refuses `SCHED_IDLE`
+/// (see [`background_runtime`]): 10 steps lower, a busy background thread gets about a tenth of the
+/// CPU a busy ingest thread gets.
 pub const BACKGROUND_NICE: i32 = 10;
 
 /// The runtime for the work behind the ingest: the processor and the lake's writers. One worker, and
@@ -89,9 +90,10 @@ pub const BACKGROUND_NICE: i32 = 10;
 /// policy be refused): under load the CPU goes to the requests a shopper's tracker is waiting on,
 /// and the background runs when a core would otherwise idle (a request thread that wakes takes the
 /// core at once), catching up when the load drops. Each task resumes from its own checkpoint, so a
-/// lagging background loses nothing; it reads the event log with its own connection
-/// ([`SqliteEventLog::with_own_reader`]), so a background thread waiting for a core never holds the
-/// dashboard's reads. On an idle machine it runs as fast as before.
+/// lagging background loses nothing. Give its tasks stores with readers of their own
+/// ([`SqliteEventLog::with_own_reader`], `SqliteStateStore::with_own_reader`), as `serve` does, so a
+/// background thread waiting for a core never holds a reader the requests need. On an idle machine
+/// it runs as fast as before.
 pub fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
