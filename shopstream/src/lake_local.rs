@@ -117,30 +117,52 @@ pub fn copy_raw(log: &SqliteEventLog, lake: &Lake, max_events: usize) -> anyhow:
 /// Whether a lake task waits for the ingest: it wrote `events` in the last `over`, and the task last
 /// ran `since_last_run` ago (`None`: never, so the start-up pass always runs).
 pub fn defer_for_ingest(events: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
-    let busy = events as f64 > LAKE_DEFER_ABOVE_EVENTS_PER_S * over.as_secs_f64();
-    busy && since_last_run.is_some_and(|waited| waited < LAKE_MAX_DEFER)
+    BusyIngest::LAKE.defers(events, over, since_last_run)
 }
 
-/// The ingest's pace, as a lake task sees it between two of its turns.
-struct IngestPace {
+/// When a background task waits for a busy ingest, and for how long at most.
+#[derive(Clone, Copy, Debug)]
+pub struct BusyIngest {
+    /// Above this many events a second written to the log, the ingest is busy.
+    pub above_events_per_s: f64,
+    /// However busy the ingest, the task takes a turn once it has waited this long.
+    pub max_defer: Duration,
+}
+
+impl BusyIngest {
+    /// The raw copy and the curated build.
+    pub const LAKE: BusyIngest =
+        BusyIngest { above_events_per_s: LAKE_DEFER_ABOVE_EVENTS_PER_S, max_defer: LAKE_MAX_DEFER };
+
+    /// Whether the task waits: the ingest wrote `events` in the last `over`, and the task last ran
+    /// `since_last_run` ago (`None`: never, so the start-up pass always runs).
+    pub fn defers(&self, events: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
+        let busy = events as f64 > self.above_events_per_s * over.as_secs_f64();
+        busy && since_last_run.is_some_and(|waited| waited < self.max_defer)
+    }
+}
+
+/// The ingest's pace, as a background task sees it between two of its turns.
+pub(crate) struct IngestPace {
     log: SqliteEventLog,
+    busy: BusyIngest,
     written: u64,
     checked: Instant,
     last_run: Option<Instant>,
 }
 
 impl IngestPace {
-    fn new(log: SqliteEventLog) -> IngestPace {
-        IngestPace { written: log.rows_committed(), log, checked: Instant::now(), last_run: None }
+    pub(crate) fn new(log: SqliteEventLog, busy: BusyIngest) -> IngestPace {
+        IngestPace { written: log.rows_committed(), log, busy, checked: Instant::now(), last_run: None }
     }
 
-    /// Whether this turn waits ([`defer_for_ingest`]); if not, the turn counts as run.
-    fn defer(&mut self, task: &str) -> bool {
+    /// Whether this turn waits ([`BusyIngest::defers`]); if not, the turn counts as run.
+    pub(crate) fn defer(&mut self, task: &str) -> bool {
         let (now, written) = (Instant::now(), self.log.rows_committed());
         let recent = written.saturating_sub(self.written);
         let over = now.saturating_duration_since(self.checked);
         (self.written, self.checked) = (written, now);
-        let defer = defer_for_ingest(recent, over, self.last_run.map(|t| now.saturating_duration_since(t)));
+        let defer = self.busy.defers(recent, over, self.last_run.map(|t| now.saturating_duration_since(t)));
         if defer {
             tracing::debug!(task, events = recent, seconds = over.as_secs_f64(), "waiting for a busy ingest");
         } else {
@@ -155,7 +177,7 @@ impl IngestPace {
 /// the ingest is busy: [`LAKE_DEFER_ABOVE_EVENTS_PER_S`]). Runs until the runtime stops; a failure
 /// is logged and tried again.
 pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
-    let mut pace = IngestPace::new(log.clone());
+    let mut pace = IngestPace::new(log.clone(), BusyIngest::LAKE);
     loop {
         let mut more = false;
         if !pace.defer("raw copy") {
@@ -180,7 +202,7 @@ pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
 /// days whose raw files changed (what a scheduled job does in AWS). Runs until the runtime stops; a
 /// failure is logged and tried again.
 pub async fn run_lake_builder(lake: Lake, log: SqliteEventLog) {
-    let mut pace = IngestPace::new(log);
+    let mut pace = IngestPace::new(log, BusyIngest::LAKE);
     pace.last_run = Some(Instant::now()); // the first build comes one interval after the start
     loop {
         tokio::time::sleep(LAKE_BUILD_INTERVAL).await;

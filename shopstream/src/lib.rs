@@ -132,11 +132,22 @@ pub const PROCESSOR_CONSUMER: &str = "local-processor";
 pub const PROCESSOR_BATCH: usize = 500;
 /// How often an idle processor looks for new events (the freshness budget is 1 s).
 pub const PROCESSOR_POLL: Duration = Duration::from_millis(25);
+/// While the ingest writes more than this many events a second (a load test, not a shop's traffic),
+/// the local processor waits: even as `SCHED_IDLE` it cost the ingest's p99 under load (bench/README.md,
+/// "What the disk costs"). The events are in the log meanwhile, so profiles and recommendations only
+/// lag; the processor takes one batch each [`PROCESSOR_MAX_DEFER`] and catches up once the ingest slows.
+pub const PROCESSOR_DEFER_ABOVE_EVENTS_PER_S: f64 = 5_000.0;
+/// The longest the local processor waits for a busy ingest before it takes a batch.
+pub const PROCESSOR_MAX_DEFER: Duration = Duration::from_secs(1);
+/// When the local processor waits for the ingest.
+pub const PROCESSOR_BUSY_INGEST: lake_local::BusyIngest =
+    lake_local::BusyIngest { above_events_per_s: PROCESSOR_DEFER_ABOVE_EVENTS_PER_S, max_defer: PROCESSOR_MAX_DEFER };
 
 /// The local processor: tails the event log from its checkpoint and applies each batch with the
 /// same [`Processor`] the Lambda runs. The checkpoint is committed with the batch's effects, so
 /// after a `kill -9` it resumes where the last commit ended, and the `event_id` markers make any
-/// batch read again a no-op. Runs until the runtime stops.
+/// batch read again a no-op. While the ingest is busy ([`PROCESSOR_BUSY_INGEST`]) it takes a batch
+/// at most each [`PROCESSOR_MAX_DEFER`]. Runs until the runtime stops.
 pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std::sync::Arc<dyn StateStore>) {
     let mut position = loop {
         match state.checkpoint(PROCESSOR_CONSUMER).await {
@@ -149,7 +160,12 @@ pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std
     };
     tracing::info!(position, "local processor started");
     let mut failures = 0u32;
+    let mut pace = lake_local::IngestPace::new(log.clone(), PROCESSOR_BUSY_INGEST);
     loop {
+        if pace.defer("processor") {
+            tokio::time::sleep(PROCESSOR_POLL).await;
+            continue;
+        }
         let reader = log.clone();
         let rows = match tokio::task::spawn_blocking(move || reader.read_after(position, PROCESSOR_BATCH)).await {
             Ok(Ok(rows)) => rows,
@@ -185,6 +201,24 @@ pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_processor_waits_for_a_load_test_not_for_a_shop_and_never_long() {
+        let busy = PROCESSOR_BUSY_INGEST;
+        let tick = PROCESSOR_POLL;
+        let ran = Some(Duration::from_millis(100));
+        // A shop's traffic (a batch of 100 events every poll is 4,000 a second) never delays it.
+        assert!(!busy.defers(100, tick, ran));
+        // 5,000 a second is the line: above it, it waits.
+        assert!(!busy.defers(125, tick, ran));
+        assert!(busy.defers(126, tick, ran));
+        // A load test's pace, however long: a batch each PROCESSOR_MAX_DEFER, and one on start-up.
+        assert!(busy.defers(2_500, tick, Some(PROCESSOR_MAX_DEFER - Duration::from_millis(1))));
+        assert!(!busy.defers(2_500, tick, Some(PROCESSOR_MAX_DEFER)));
+        assert!(!busy.defers(2_500, tick, None));
+        // It waits less than the lake, which only lags.
+        assert!(PROCESSOR_MAX_DEFER < lake_local::LAKE_MAX_DEFER);
+    }
 
     fn this_threads_nice() -> i32 {
         // SAFETY: reads the calling thread's own priority.
