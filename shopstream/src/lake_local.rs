@@ -17,6 +17,8 @@ use lake::Lake;
 use personalize::{AlertError, AlertSink, StartingStock, StockAlert, ONLINE_STORE_ID};
 use sqlite_store::SqliteEventLog;
 
+use crate::pace::{BusyIngest, IngestPace};
+
 /// The lake's directory under a data directory.
 pub const LAKE_DIR: &str = "lake";
 /// The alert log's file under a data directory (JSON lines).
@@ -117,67 +119,19 @@ pub fn copy_raw(log: &SqliteEventLog, lake: &Lake, max_events: usize) -> anyhow:
 /// Whether a lake task waits for the ingest: it wrote `events` in the last `over`, and the task last
 /// ran `since_last_run` ago (`None`: never, so the start-up pass always runs).
 pub fn defer_for_ingest(events: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
-    BusyIngest::LAKE.defers(events, over, since_last_run)
+    LAKE_BUSY_INGEST.defers(events, over, since_last_run)
 }
 
-/// When a background task waits for a busy ingest, and for how long at most.
-#[derive(Clone, Copy, Debug)]
-pub struct BusyIngest {
-    /// Above this many events a second written to the log, the ingest is busy.
-    pub above_events_per_s: f64,
-    /// However busy the ingest, the task takes a turn once it has waited this long.
-    pub max_defer: Duration,
-}
-
-impl BusyIngest {
-    /// The raw copy and the curated build.
-    pub const LAKE: BusyIngest =
-        BusyIngest { above_events_per_s: LAKE_DEFER_ABOVE_EVENTS_PER_S, max_defer: LAKE_MAX_DEFER };
-
-    /// Whether the task waits: the ingest wrote `events` in the last `over`, and the task last ran
-    /// `since_last_run` ago (`None`: never, so the start-up pass always runs).
-    pub fn defers(&self, events: u64, over: Duration, since_last_run: Option<Duration>) -> bool {
-        let busy = events as f64 > self.above_events_per_s * over.as_secs_f64();
-        busy && since_last_run.is_some_and(|waited| waited < self.max_defer)
-    }
-}
-
-/// The ingest's pace, as a background task sees it between two of its turns.
-pub(crate) struct IngestPace {
-    log: SqliteEventLog,
-    busy: BusyIngest,
-    written: u64,
-    checked: Instant,
-    last_run: Option<Instant>,
-}
-
-impl IngestPace {
-    pub(crate) fn new(log: SqliteEventLog, busy: BusyIngest) -> IngestPace {
-        IngestPace { written: log.rows_committed(), log, busy, checked: Instant::now(), last_run: None }
-    }
-
-    /// Whether this turn waits ([`BusyIngest::defers`]); if not, the turn counts as run.
-    pub(crate) fn defer(&mut self, task: &str) -> bool {
-        let (now, written) = (Instant::now(), self.log.rows_committed());
-        let recent = written.saturating_sub(self.written);
-        let over = now.saturating_duration_since(self.checked);
-        (self.written, self.checked) = (written, now);
-        let defer = self.busy.defers(recent, over, self.last_run.map(|t| now.saturating_duration_since(t)));
-        if defer {
-            tracing::debug!(task, events = recent, seconds = over.as_secs_f64(), "waiting for a busy ingest");
-        } else {
-            self.last_run = Some(now);
-        }
-        defer
-    }
-}
+/// When the lake's tasks wait for the ingest: [`LAKE_DEFER_ABOVE_EVENTS_PER_S`], [`LAKE_MAX_DEFER`].
+pub const LAKE_BUSY_INGEST: BusyIngest =
+    BusyIngest { above_events_per_s: LAKE_DEFER_ABOVE_EVENTS_PER_S, max_defer: LAKE_MAX_DEFER };
 
 /// The local raw writer: every [`RAW_FLUSH_INTERVAL`], the new events of the log into the raw
 /// layer, at most [`RAW_BATCH`] a turn (the next turn comes at once while there is more, unless
 /// the ingest is busy: [`LAKE_DEFER_ABOVE_EVENTS_PER_S`]). Runs until the runtime stops; a failure
 /// is logged and tried again.
 pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
-    let mut pace = IngestPace::new(log.clone(), BusyIngest::LAKE);
+    let mut pace = IngestPace::new(log.clone(), LAKE_BUSY_INGEST);
     loop {
         let mut more = false;
         if !pace.defer("raw copy") {
@@ -202,7 +156,7 @@ pub async fn run_raw_writer(log: SqliteEventLog, lake: Lake) {
 /// days whose raw files changed (what a scheduled job does in AWS). Runs until the runtime stops; a
 /// failure is logged and tried again.
 pub async fn run_lake_builder(lake: Lake, log: SqliteEventLog) {
-    let mut pace = IngestPace::new(log, BusyIngest::LAKE);
+    let mut pace = IngestPace::new(log, LAKE_BUSY_INGEST);
     pace.last_run = Some(Instant::now()); // the first build comes one interval after the start
     loop {
         tokio::time::sleep(LAKE_BUILD_INTERVAL).await;

@@ -25,6 +25,7 @@ mod catalog_http;
 pub mod insights_http;
 mod kpis_http;
 pub mod lake_local;
+pub mod pace;
 pub mod site_config;
 
 pub use site_config::SiteConfig;
@@ -140,8 +141,8 @@ pub const PROCESSOR_DEFER_ABOVE_EVENTS_PER_S: f64 = 5_000.0;
 /// The longest the local processor waits for a busy ingest before it takes a batch.
 pub const PROCESSOR_MAX_DEFER: Duration = Duration::from_secs(1);
 /// When the local processor waits for the ingest.
-pub const PROCESSOR_BUSY_INGEST: lake_local::BusyIngest =
-    lake_local::BusyIngest { above_events_per_s: PROCESSOR_DEFER_ABOVE_EVENTS_PER_S, max_defer: PROCESSOR_MAX_DEFER };
+pub const PROCESSOR_BUSY_INGEST: pace::BusyIngest =
+    pace::BusyIngest { above_events_per_s: PROCESSOR_DEFER_ABOVE_EVENTS_PER_S, max_defer: PROCESSOR_MAX_DEFER };
 
 /// The local processor: tails the event log from its checkpoint and applies each batch with the
 /// same [`Processor`] the Lambda runs. The checkpoint is committed with the batch's effects, so
@@ -160,7 +161,7 @@ pub async fn run_processor(log: SqliteEventLog, processor: Processor, state: std
     };
     tracing::info!(position, "local processor started");
     let mut failures = 0u32;
-    let mut pace = lake_local::IngestPace::new(log.clone(), PROCESSOR_BUSY_INGEST);
+    let mut pace = pace::IngestPace::new(log.clone(), PROCESSOR_BUSY_INGEST);
     loop {
         if pace.defer("processor") {
             tokio::time::sleep(PROCESSOR_POLL).await;
