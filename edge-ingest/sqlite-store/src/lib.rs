@@ -3,7 +3,8 @@
 //! Durability: WAL journal with `synchronous = FULL`. Writes go to one writer thread that commits
 //! every write waiting in one transaction (group commit: `src/writer.rs`), so a write has reached the
 //! disk (fsync) before [`EventSink::write`] returns and the batch is acknowledged, and concurrent
-//! requests share an fsync. A `kill -9` loses nothing that was acknowledged. Inserts are idempotent on
+//! requests share an fsync. Checkpoints run beside the writer, and wait while it takes a load test
+//! (`src/writer.rs`). A `kill -9` loses nothing that was acknowledged. Inserts are idempotent on
 //! `event_id`. Reads use a connection of their own and never wait for the writer.
 //!
 //! Each event's JSON is stored compressed against a dictionary ([`body`]); [`read_after`](SqliteEventLog::read_after)
@@ -26,7 +27,10 @@ mod writer;
 
 pub use state::SqliteStateStore;
 use writer::{EventRow, Job, RejectedRow, Reply, Rows, Writer};
-pub use writer::{WriterLimits, CHECKPOINT_EVERY_FRAMES, MAX_GROUP_EVENTS, MAX_WAL_FRAMES, RESTART_TAIL_FRAMES};
+pub use writer::{
+    WriterLimits, BUSY_ABOVE_EVENTS_PER_S, BUSY_MAX_WAL_FRAMES, CHECKPOINT_EVERY_FRAMES, MAX_GROUP_EVENTS,
+    MAX_WAL_FRAMES, RESTART_TAIL_FRAMES,
+};
 
 /// The file inside the data directory.
 pub const DB_FILE: &str = "events.sqlite3";

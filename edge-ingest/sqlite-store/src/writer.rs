@@ -15,12 +15,20 @@
 //! WAL reaches [`WriterLimits::max_wal_frames`], the writer copies the rest itself between two groups
 //! (only what the checkpointer has not copied yet, at most [`RESTART_TAIL_FRAMES`] unless the WAL has
 //! doubled its bound), and the next commit restarts the WAL.
+//!
+//! A load test is the exception. While the writer commits at least
+//! [`WriterLimits::busy_above_events_per_s`], checkpoints wait and the WAL takes the burst, up to
+//! [`WriterLimits::busy_max_wal_frames`]: on this project's virtual disk each fsync costs about what was
+//! written since the last one, and a checkpoint writes about two thirds as much again as the commits
+//! (bench/README.md, "The checkpoint waits for a load test"). Once the writer slows (or pauses for
+//! [`IDLE_CHECKPOINT_AFTER`]), the checkpointer copies the whole WAL in one pass and the WAL restarts;
+//! if the burst reaches the bound first, that pass happens under load, as a stall of the commits.
 
 use std::ffi::c_int;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ingest_domain::{EnrichedEvent, RejectedRecord};
 use rusqlite::hooks::Wal;
@@ -44,9 +52,19 @@ pub const MAX_WAL_FRAMES: u32 = 8_192;
 /// The writer restarts the WAL once at most this many frames (1 MiB) are left to copy, a short
 /// checkpoint between two groups; until then it has the checkpointer copy them.
 pub const RESTART_TAIL_FRAMES: u32 = 256;
+/// From this many events committed a second (over [`BUSY_WINDOW`]), the writer is taking a load test
+/// rather than a shop's traffic, and checkpoints wait: 4× what the server's background waits for
+/// (`shopstream::PROCESSOR_DEFER_ABOVE_EVENTS_PER_S`), since the checkpoint's wait has a cost of its
+/// own, one large copy afterwards.
+pub const BUSY_ABOVE_EVENTS_PER_S: u32 = 20_000;
+/// The WAL's bound, in frames, while checkpoints wait for a load test: 1 GiB of pages, about 10 s
+/// of events at 130,000 a second (some 800 bytes of WAL each).
+pub const BUSY_MAX_WAL_FRAMES: u32 = 262_144;
+/// The window over which the writer measures its pace.
+const BUSY_WINDOW: Duration = Duration::from_millis(250);
 /// After this long without a write, the checkpointer copies the rest of the WAL, so the WAL restarts
 /// at the next write and the database file holds everything.
-const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
+pub(crate) const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
 /// One WAL frame: a 24-byte header and a (default-sized) page.
 const FRAME_BYTES: i64 = 24 + 4096;
 
@@ -75,6 +93,10 @@ pub struct WriterLimits {
     /// committed while a checkpoint runs, and grows on while a reader holds an old snapshot; the file
     /// is cut back to this size when the WAL restarts (`journal_size_limit`).
     pub max_wal_frames: u32,
+    /// Events committed a second from which checkpoints wait (`u32::MAX`: never).
+    pub busy_above_events_per_s: u32,
+    /// The WAL's bound while checkpoints wait, in frames (at least `max_wal_frames`).
+    pub busy_max_wal_frames: u32,
 }
 
 impl Default for WriterLimits {
@@ -83,6 +105,8 @@ impl Default for WriterLimits {
             max_group_events: MAX_GROUP_EVENTS,
             checkpoint_every_frames: CHECKPOINT_EVERY_FRAMES,
             max_wal_frames: MAX_WAL_FRAMES,
+            busy_above_events_per_s: BUSY_ABOVE_EVENTS_PER_S,
+            busy_max_wal_frames: BUSY_MAX_WAL_FRAMES,
         }
     }
 }
@@ -213,7 +237,16 @@ impl Writer {
             queue,
             limits,
             stats: Arc::clone(&stats),
-            wal: WalPolicy { frames: wal_frames, last_frames: 0, nudged_at: 0, dirty: false, limits, checkpointer },
+            wal: WalPolicy {
+                frames: wal_frames,
+                last_frames: 0,
+                nudged_at: 0,
+                dirty: false,
+                bound: limits.max_wal_frames,
+                pace: Pace::new(limits.busy_above_events_per_s),
+                limits,
+                checkpointer,
+            },
         };
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -309,7 +342,7 @@ impl GroupCommit {
                 for (job, added) in group.into_iter().zip(added) {
                     job.reply.send(Ok(added));
                 }
-                self.wal.after_commit(&self.conn);
+                self.wal.after_commit(&self.conn, rows);
             }
             Err(source) => {
                 if !self.conn.is_autocommit() {
@@ -403,37 +436,48 @@ struct WalPolicy {
     nudged_at: u32,
     /// Committed frames that no checkpoint has been asked to copy.
     dirty: bool,
+    /// The bound of this WAL, from its start to its restart: `max_wal_frames`, or
+    /// `busy_max_wal_frames` once a load test has made it wait.
+    bound: u32,
+    pace: Pace,
     limits: WriterLimits,
     checkpointer: Checkpointer,
 }
 
 impl WalPolicy {
-    fn after_commit(&mut self, conn: &Connection) {
+    fn after_commit(&mut self, conn: &Connection, rows: usize) {
         let frames = self.frames.load(Ordering::Relaxed);
         if frames < self.last_frames {
             // The WAL restarted: frame numbers start again.
             self.nudged_at = 0;
+            self.bound = self.limits.max_wal_frames;
             self.checkpointer.state.backfilled.store(0, Ordering::Relaxed);
         }
         self.last_frames = frames;
         self.dirty = true;
-        let limits = &self.limits;
-        if frames >= limits.max_wal_frames {
+        let busy = self.pace.committed(rows, Instant::now());
+        if busy {
+            self.bound = self.bound.max(self.limits.busy_max_wal_frames);
+        }
+        if frames >= self.bound {
             if self.checkpointer.is_pending() {
                 return; // its pass shortens what is left to copy
             }
             let copied = self.checkpointer.state.backfilled.load(Ordering::Relaxed).min(frames);
-            if frames - copied <= RESTART_TAIL_FRAMES || frames >= limits.max_wal_frames.saturating_mul(2) {
+            if frames - copied <= RESTART_TAIL_FRAMES || frames >= self.bound.saturating_mul(2) {
                 self.restart(conn);
             } else {
                 self.nudge(frames);
             }
-        } else if frames >= self.nudged_at.saturating_add(limits.checkpoint_every_frames) {
+        } else if busy {
+            // A load test: the checkpoint waits (the WAL takes the burst).
+        } else if frames >= self.nudged_at.saturating_add(self.limits.checkpoint_every_frames) {
             self.nudge(frames);
         }
     }
 
     fn idle(&mut self) {
+        self.pace.idle();
         if !self.checkpointer.is_pending() {
             self.nudge(self.last_frames);
         }
@@ -454,6 +498,39 @@ impl WalPolicy {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "WAL checkpoint failed; the WAL grows until one succeeds"),
         }
+    }
+}
+
+/// The writer's pace: events committed per [`BUSY_WINDOW`], against a threshold.
+struct Pace {
+    above_events_per_s: u32,
+    since: Option<Instant>,
+    rows: u64,
+    busy: bool,
+}
+
+impl Pace {
+    fn new(above_events_per_s: u32) -> Self {
+        Pace { above_events_per_s, since: None, rows: 0, busy: false }
+    }
+
+    /// Counts a commit of `rows` at `now`; whether the writer is taking a load test, as of the last
+    /// whole window.
+    fn committed(&mut self, rows: usize, now: Instant) -> bool {
+        let since = *self.since.get_or_insert(now);
+        self.rows += rows as u64;
+        let elapsed = now.saturating_duration_since(since);
+        if elapsed >= BUSY_WINDOW {
+            self.busy = self.rows as f64 / elapsed.as_secs_f64() >= f64::from(self.above_events_per_s);
+            self.since = Some(now);
+            self.rows = 0;
+        }
+        self.busy
+    }
+
+    /// The writer has had nothing to commit for a while.
+    fn idle(&mut self) {
+        *self = Pace::new(self.above_events_per_s);
     }
 }
 

@@ -305,7 +305,14 @@ async fn the_wal_stays_bounded_under_writes_that_never_pause() {
     const MAX_WAL_FRAMES: u32 = 64;
     const FRAME_BYTES: u64 = 24 + 4096;
     let dir = temp_dir("wal");
-    let limits = WriterLimits { max_group_events: 200, checkpoint_every_frames: 16, max_wal_frames: MAX_WAL_FRAMES };
+    let limits = WriterLimits {
+        max_group_events: 200,
+        checkpoint_every_frames: 16,
+        max_wal_frames: MAX_WAL_FRAMES,
+        // Checkpoints never wait for a load test here (that is the next test).
+        busy_above_events_per_s: u32::MAX,
+        busy_max_wal_frames: MAX_WAL_FRAMES,
+    };
     let log = SqliteEventLog::open_with(&dir, limits).unwrap();
     let wal = dir.join(format!("{DB_FILE}-wal"));
     let tasks: Vec<_> = (0..8)
@@ -334,6 +341,73 @@ async fn the_wal_stays_bounded_under_writes_that_never_pause() {
     // WAL bounded to 64 frames, 256 KiB (plus what is committed while a checkpoint runs).
     assert!(database > 2 * 1024 * 1024, "database {database} bytes");
     assert!(largest < 8 * u64::from(MAX_WAL_FRAMES) * FRAME_BYTES, "WAL reached {largest} bytes");
+    drop(log);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoints_wait_for_a_load_test_within_a_bound_and_catch_up_after_it() {
+    const MAX_WAL_FRAMES: u32 = 32;
+    const BUSY_MAX_WAL_FRAMES: u32 = 512;
+    const FRAME_BYTES: u64 = 24 + 4096;
+    let dir = temp_dir("wal-busy");
+    let limits = WriterLimits {
+        max_group_events: 200,
+        checkpoint_every_frames: 16,
+        max_wal_frames: MAX_WAL_FRAMES,
+        // The writes below go at some 10,000 events/s or more; the probes after them at 5.
+        busy_above_events_per_s: 1_000,
+        busy_max_wal_frames: BUSY_MAX_WAL_FRAMES,
+    };
+    let log = SqliteEventLog::open_with(&dir, limits).unwrap();
+    let wal = dir.join(format!("{DB_FILE}-wal"));
+    let wal_bytes = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let (log, stop) = (log.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut b = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    log.write(&batch(w, b, 25)).await.unwrap();
+                    b += 1;
+                }
+                b
+            })
+        })
+        .collect();
+    // Writes that never pause, for 3 s (long enough to pass the load test's bound, 2 MiB, more than
+    // once on any machine this runs on), then until the WAL is past the usual bound's reach.
+    let usual = 8 * u64::from(MAX_WAL_FRAMES) * FRAME_BYTES;
+    let (started, mut largest) = (Instant::now(), 0);
+    while started.elapsed() < Duration::from_secs(3) || wal_bytes() <= usual {
+        largest = largest.max(wal_bytes());
+        assert!(started.elapsed() < Duration::from_secs(30), "the WAL never passed {usual} bytes: {largest}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut written = 0;
+    for task in tasks {
+        written += task.await.unwrap() * 25;
+    }
+    largest = largest.max(wal_bytes());
+    assert!(written * 200 > 4 * FRAME_BYTES * u64::from(BUSY_MAX_WAL_FRAMES), "only {written} events");
+    // Without the wait the WAL would stay within 8 × 32 frames (the test above); with it, it grows
+    // past that, and stays within its own bound (plus what is committed while a checkpoint runs).
+    assert!(largest < 4 * u64::from(BUSY_MAX_WAL_FRAMES) * FRAME_BYTES, "WAL reached {largest} bytes");
+
+    // Once the writes pause, the checkpointer copies the WAL into the database, and the next write
+    // starts the WAL again, cut back to its usual bound.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        log.write(&batch(99, 0, 1)).await.unwrap();
+        if wal_bytes() <= 2 * u64::from(MAX_WAL_FRAMES) * FRAME_BYTES {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the WAL is still {} bytes after the load", wal_bytes());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(log.count().unwrap(), written + 1);
     drop(log);
     let _ = std::fs::remove_dir_all(&dir);
 }
