@@ -213,7 +213,47 @@ pub fn render(lines: &[Value]) -> String {
             String::new(),
         ]);
     }
-    for l in of("lambda") {
+    let lambdas = of("lambda");
+    let (native, emulated): (Vec<&Value>, Vec<&Value>) = lambdas.iter().partition(|l| l["runner"].is_null());
+    for l in &emulated {
+        let runner = l["runner"].as_str().unwrap_or("?");
+        let runner = runner.rsplit('/').next().unwrap_or(runner);
+        row([
+            format!(
+                "Lambda cold start, {}, under `{runner}` ({} runs; emulated)",
+                l["arch"].as_str().unwrap_or("?"),
+                l["runs"]
+            ),
+            "spawn → first response POSTed; peak RSS, the emulator's included".into(),
+            format!(
+                "{:.1} ms (without PutRecords {:.1} ms); {:.1} MiB",
+                num(l, "total_ms"),
+                num(l, "own_ms"),
+                num(l, "vmhwm_kib") / 1024.0
+            ),
+            "the same binary natively, where one is measured".into(),
+            String::new(),
+            "emulated".into(),
+        ]);
+    }
+    for e in estimates(&native, &emulated) {
+        row([
+            format!("Lambda cold start, {} (estimated: not run natively)", e.arch),
+            "spawn → first response POSTed; peak RSS".into(),
+            format!("{:.1} ms; {:.1} MiB", e.start_ms, e.rss_mib),
+            format!(
+                "{} natively ({:.1} ms, {:.1} MiB), scaled by the two binaries under emulation: {:.2}× its time without PutRecords, {:+.1} MiB",
+                e.baseline, e.baseline_start_ms, e.baseline_rss_mib, e.own_ratio, e.rss_delta_mib
+            ),
+            format!("{:.2}×; {:.2}×", e.start_ms / LAMBDA_MAX_START_MS, e.rss_mib / LAMBDA_MAX_RSS_MIB),
+            if e.start_ms < LAMBDA_MAX_START_MS && e.rss_mib < LAMBDA_MAX_RSS_MIB {
+                "within both targets (estimated)".into()
+            } else {
+                "**over a target** (estimated)".into()
+            },
+        ]);
+    }
+    for l in native {
         let total = num(l, "total_ms");
         let rss = num(l, "vmhwm_kib") / 1024.0;
         row([
@@ -258,6 +298,53 @@ pub fn render(lines: &[Value]) -> String {
     t
 }
 
+/// A binary that could only run under an emulator, estimated from one that ran both natively and
+/// under the same emulator: its own time (without the PutRecords round trip, which the emulator does
+/// not slow) scaled by the ratio of the two under emulation, plus the native PutRecords time; its
+/// peak RSS as the native one's plus the difference of the two under emulation (the emulator's own
+/// memory cancels out).
+#[derive(Debug, PartialEq)]
+pub struct Estimate {
+    pub arch: String,
+    pub baseline: String,
+    pub baseline_start_ms: f64,
+    pub baseline_rss_mib: f64,
+    pub own_ratio: f64,
+    pub rss_delta_mib: f64,
+    pub start_ms: f64,
+    pub rss_mib: f64,
+}
+
+/// One [`Estimate`] per emulated binary with no native run, against a binary that has both (the
+/// first found).
+pub fn estimates(native: &[&Value], emulated: &[&Value]) -> Vec<Estimate> {
+    let arch = |l: &Value| l["arch"].as_str().unwrap_or("?").to_string();
+    let Some((base, base_emulated)) =
+        native.iter().find_map(|n| emulated.iter().find(|e| arch(e) == arch(n)).map(|e| (*n, *e)))
+    else {
+        return Vec::new();
+    };
+    let rss = |l: &Value| num(l, "vmhwm_kib") / 1024.0;
+    emulated
+        .iter()
+        .filter(|e| !native.iter().any(|n| arch(n) == arch(e)))
+        .map(|e| {
+            let own_ratio = num(e, "own_ms") / num(base_emulated, "own_ms");
+            let rss_delta_mib = rss(e) - rss(base_emulated);
+            Estimate {
+                arch: arch(e),
+                baseline: arch(base),
+                baseline_start_ms: num(base, "total_ms"),
+                baseline_rss_mib: rss(base),
+                own_ratio,
+                rss_delta_mib,
+                start_ms: num(base, "own_ms") * own_ratio + num(base, "kinesis_ms"),
+                rss_mib: rss(base) + rss_delta_mib,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,5 +355,44 @@ mod tests {
         assert_eq!(thousands(999.0), "999");
         assert_eq!(thousands(-1000.0), "-1,000");
         assert_eq!(thousands(f64::NAN), "n/a");
+    }
+
+    fn cold_start(arch: &str, runner: Option<&str>, own_ms: f64, kinesis_ms: f64, rss_mib: f64) -> Value {
+        serde_json::json!({
+            "bench": "lambda", "arch": arch, "runner": runner, "runs": 9, "failed_runs": [],
+            "init_ms": 1.0, "request_ms": 1.0, "own_ms": own_ms, "kinesis_ms": kinesis_ms,
+            "total_ms": own_ms + kinesis_ms, "vmhwm_kib": rss_mib * 1024.0,
+        })
+    }
+
+    #[test]
+    fn an_emulated_only_binary_is_estimated_from_one_run_both_ways() {
+        let lines = [
+            cold_start("x86_64", None, 10.0, 8.0, 13.0),
+            cold_start("x86_64", Some("/usr/bin/qemu-x86_64"), 200.0, 9.0, 40.0),
+            cold_start("arm64", Some("/usr/bin/qemu-aarch64"), 300.0, 10.0, 45.0),
+        ];
+        let (native, emulated): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|l| l["runner"].is_null());
+        let [e] = &estimates(&native, &emulated)[..] else { panic!("one estimate, for arm64") };
+        assert_eq!(e.arch, "arm64");
+        assert_eq!(e.baseline, "x86_64");
+        assert!((e.own_ratio - 1.5).abs() < 1e-9);
+        assert!((e.start_ms - (10.0 * 1.5 + 8.0)).abs() < 1e-9, "PutRecords is not scaled: {}", e.start_ms);
+        assert!((e.rss_mib - 18.0).abs() < 1e-9, "the emulator's memory cancels out: {}", e.rss_mib);
+
+        let table = render(&lines);
+        assert!(table.contains("arm64 (estimated: not run natively)"), "{table}");
+        assert!(table.contains("23.0 ms; 18.0 MiB"), "{table}");
+        assert!(table.contains("**over a target** (estimated)"), "23 ms is over 20: {table}");
+        assert!(table.contains("under `qemu-aarch64` (9 runs; emulated)"), "{table}");
+    }
+
+    #[test]
+    fn no_estimate_without_a_binary_run_both_ways() {
+        let lines =
+            [cold_start("x86_64", None, 10.0, 8.0, 13.0), cold_start("arm64", Some("qemu-aarch64"), 300.0, 10.0, 45.0)];
+        let (native, emulated): (Vec<&Value>, Vec<&Value>) = lines.iter().partition(|l| l["runner"].is_null());
+        assert_eq!(estimates(&native, &emulated), []);
+        assert!(!render(&lines).contains("estimated"));
     }
 }

@@ -4,8 +4,11 @@
 //! .../invocation/<id>/response`, `.../error`, `/init/error`) on 127.0.0.1 hands the function one
 //! API Gateway REST proxy event carrying a 100-event batch (fresh ids each run), and a timing proxy
 //! sits between the function and moto (`AWS_ENDPOINT_URL`), so the PutRecords round trip can be
-//! told apart from the function's own time. Each run spawns the binary with the environment this
-//! process has (the script sets `SHOPSTREAM_*` and `AWS_*`), records
+//! told apart from the function's own time. Each run spawns the binary with the environment Lambda
+//! gives a function, not this process's: the runtime's variables, `PATH`, `LANG`, `TZ`, and from this
+//! process only the function's configuration (`SHOPSTREAM_*`, the region and the credentials; see
+//! [`FUNCTION_VARS`]). A shell's `SSL_CERT_DIR`, for one, made the function read every certificate
+//! file in the directory as it started, 3 ms that Lambda does not have. It records
 //!
 //! - init: spawn → the first `next` request (process start, config, AWS clients, runtime);
 //! - request: that `next` → the response POST arriving (routing, ingest, PutRecords, answer);
@@ -13,6 +16,10 @@
 //!
 //! then, once the function asks for the next invocation (held, never answered), reads its peak
 //! RSS (`VmHWM` in `/proc/<pid>/status`) and kills it. Prints one JSON line (medians).
+//!
+//! With `--runner` the binary runs under another program, an emulator such as `qemu-aarch64` for
+//! an arm64 build on an x86_64 machine: the times and the peak RSS are then the emulator's, with
+//! the binary inside it (see bench/README.md for how they are read).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -26,6 +33,36 @@ use anyhow::{bail, ensure, Context};
 use clap::Parser;
 use ingest_bench::{median, now, tracker_batch, uuid_v7};
 use serde_json::{json, Value};
+
+/// What the function gets from this process's environment, besides every `SHOPSTREAM_*` variable:
+/// what its configuration in Lambda would set.
+const FUNCTION_VARS: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "RUST_LOG",
+];
+
+/// The variables of the function's environment: Lambda's own for `provided.al2023`, and the
+/// function's configuration taken from `vars` (this process's environment).
+fn function_env(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = [
+        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+        ("LANG", "en_US.UTF-8"),
+        ("TZ", ":UTC"),
+        ("LAMBDA_TASK_ROOT", "/var/task"),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+        ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023"),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    env.extend(vars.filter(|(k, _)| k.starts_with("SHOPSTREAM_") || FUNCTION_VARS.contains(&k.as_str())));
+    env
+}
 
 #[derive(Parser)]
 #[command(about = "Times the ingest Lambda's cold start against a local Runtime API emulator")]
@@ -46,6 +83,12 @@ struct Args {
     /// Label of the binary's architecture in the results.
     #[arg(long, default_value = "x86_64")]
     arch: String,
+    /// Run the binary under this program (`qemu-aarch64`): `RUNNER [RUNNER_ARG...] BIN`.
+    #[arg(long)]
+    runner: Option<PathBuf>,
+    /// An argument for the runner, before the binary (repeatable: `--runner-arg=-L`).
+    #[arg(long, allow_hyphen_values = true)]
+    runner_arg: Vec<String>,
     /// Where the function's stdout/stderr go.
     #[arg(long, default_value = "/dev/null")]
     log: PathBuf,
@@ -312,7 +355,17 @@ fn main() -> anyhow::Result<()> {
 
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&args.log)?;
         let started = Instant::now();
-        let mut child = Command::new(&args.bin)
+        let mut command = match &args.runner {
+            Some(runner) => {
+                let mut command = Command::new(runner);
+                command.args(&args.runner_arg).arg(&args.bin);
+                command
+            }
+            None => Command::new(&args.bin),
+        };
+        let mut child = command
+            .env_clear()
+            .envs(function_env(std::env::vars()))
             .env("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string())
             .env("AWS_ENDPOINT_URL", format!("http://{proxy_addr}"))
             .env("AWS_LAMBDA_FUNCTION_NAME", "shopstream-ingest")
@@ -388,6 +441,7 @@ fn main() -> anyhow::Result<()> {
         "bench": "lambda",
         "failed_runs": failures,
         "arch": args.arch,
+        "runner": args.runner.as_ref().map(|r| r.display().to_string()),
         "runs": total_ms.len(),
         "events_per_batch": args.events,
         "init_ms": median(&init_ms),
@@ -407,4 +461,33 @@ fn main() -> anyhow::Result<()> {
         writeln!(f, "{result}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_gets_lambdas_environment_and_its_configuration_only() {
+        let shell = [
+            ("SSL_CERT_DIR", "/etc/ssl/certs"),
+            ("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+            ("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
+            ("HOME", "/root"),
+            ("PATH", "/root/.cargo/bin:/usr/bin"),
+            ("SHOPSTREAM_STREAM_NAME", "shopstream-bench"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "bench"),
+        ];
+        let env = function_env(shell.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let get = |key: &str| env.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        for gone in ["SSL_CERT_DIR", "SSL_CERT_FILE", "AWS_CA_BUNDLE", "HOME"] {
+            assert_eq!(get(gone), None, "{gone} is the shell's, not Lambda's");
+        }
+        assert_eq!(get("PATH"), Some("/usr/local/bin:/usr/bin/:/bin:/opt/bin"));
+        assert_eq!(get("SHOPSTREAM_STREAM_NAME"), Some("shopstream-bench"));
+        assert_eq!(get("AWS_REGION"), Some("us-east-1"));
+        assert_eq!(get("AWS_ACCESS_KEY_ID"), Some("bench"));
+        assert_eq!(get("AWS_EXECUTION_ENV"), Some("AWS_Lambda_provided.al2023"));
+    }
 }
