@@ -64,7 +64,7 @@ pub const BUSY_MAX_WAL_FRAMES: u32 = 262_144;
 const BUSY_WINDOW: Duration = Duration::from_millis(250);
 /// After this long without a write, the checkpointer copies the rest of the WAL, so the WAL restarts
 /// at the next write and the database file holds everything.
-pub(crate) const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
+const IDLE_CHECKPOINT_AFTER: Duration = Duration::from_millis(500);
 /// One WAL frame: a 24-byte header and a (default-sized) page.
 const FRAME_BYTES: i64 = 24 + 4096;
 

@@ -300,19 +300,27 @@ async fn a_failed_commit_fails_every_write_of_its_group_and_the_writer_carries_o
     assert_eq!(log.count().unwrap(), 10);
 }
 
+/// One WAL frame: a 24-byte header and a 4 KiB page.
+const FRAME_BYTES: u64 = 24 + 4096;
+
+/// A writer with a small WAL (checkpoints every 16 frames, groups of at most 200 events), and the
+/// given bounds.
+fn small_wal(max_wal_frames: u32, busy_above_events_per_s: u32, busy_max_wal_frames: u32) -> WriterLimits {
+    WriterLimits {
+        max_group_events: 200,
+        checkpoint_every_frames: 16,
+        max_wal_frames,
+        busy_above_events_per_s,
+        busy_max_wal_frames,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wal_stays_bounded_under_writes_that_never_pause() {
     const MAX_WAL_FRAMES: u32 = 64;
-    const FRAME_BYTES: u64 = 24 + 4096;
     let dir = temp_dir("wal");
-    let limits = WriterLimits {
-        max_group_events: 200,
-        checkpoint_every_frames: 16,
-        max_wal_frames: MAX_WAL_FRAMES,
-        // Checkpoints never wait for a load test here (that is the next test).
-        busy_above_events_per_s: u32::MAX,
-        busy_max_wal_frames: MAX_WAL_FRAMES,
-    };
+    // Checkpoints never wait for a load test here (that is the next test).
+    let limits = small_wal(MAX_WAL_FRAMES, u32::MAX, MAX_WAL_FRAMES);
     let log = SqliteEventLog::open_with(&dir, limits).unwrap();
     let wal = dir.join(format!("{DB_FILE}-wal"));
     let tasks: Vec<_> = (0..8)
@@ -349,16 +357,9 @@ async fn the_wal_stays_bounded_under_writes_that_never_pause() {
 async fn checkpoints_wait_for_a_load_test_within_a_bound_and_catch_up_after_it() {
     const MAX_WAL_FRAMES: u32 = 32;
     const BUSY_MAX_WAL_FRAMES: u32 = 512;
-    const FRAME_BYTES: u64 = 24 + 4096;
     let dir = temp_dir("wal-busy");
-    let limits = WriterLimits {
-        max_group_events: 200,
-        checkpoint_every_frames: 16,
-        max_wal_frames: MAX_WAL_FRAMES,
-        // The writes below go at some 10,000 events/s or more; the probes after them at 5.
-        busy_above_events_per_s: 1_000,
-        busy_max_wal_frames: BUSY_MAX_WAL_FRAMES,
-    };
+    // The writes below go at some 10,000 events/s or more; the probes after them at 5.
+    let limits = small_wal(MAX_WAL_FRAMES, 1_000, BUSY_MAX_WAL_FRAMES);
     let log = SqliteEventLog::open_with(&dir, limits).unwrap();
     let wal = dir.join(format!("{DB_FILE}-wal"));
     let wal_bytes = || std::fs::metadata(&wal).map_or(0, |m| m.len());
