@@ -9,7 +9,10 @@ use ingest_kinesis::{KinesisEventSink, RetryPolicy};
 use ingest_lambda::{emf::Emf, LambdaConfig};
 use ingest_s3::S3RejectedEventSink;
 
-#[tokio::main]
+// One thread: Lambda hands an execution environment one invocation at a time, and a current-thread
+// runtime starts without spawning workers (0.2–0.5 ms less init, 0.4 MiB less memory in
+// bench/README.md's cold starts).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     tracing_subscriber::fmt().json().with_current_span(false).with_target(false).without_time().init();
     let config = LambdaConfig::from_vars(std::env::vars())?;
