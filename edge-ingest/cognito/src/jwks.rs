@@ -9,7 +9,7 @@
 //! - a failed fetch keeps the previous keys until their TTL runs out; keys past the TTL are never used.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,8 +21,6 @@ use hyper_util::rt::TokioExecutor;
 use ingest_domain::auth::AuthError;
 use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
-
-use crate::config::ConfigError;
 
 /// A key set larger than this is refused (Cognito's holds two keys, well under 2 KiB).
 pub(crate) const MAX_JWKS_BYTES: usize = 64 * 1024;
@@ -85,38 +83,37 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<HashMap<String, DecodingKey>, St
     Ok(keys)
 }
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
 /// Fetches the key set document.
+///
+/// The HTTPS client is built on the first fetch, not with the verifier: building it loads the system's
+/// trusted roots (a few milliseconds: every certificate of the CA bundle is decoded and parsed), which a
+/// Lambda cold start that only sees anonymous events would otherwise pay for nothing.
 struct Fetcher {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    client: OnceLock<HttpsClient>,
     uri: http::Uri,
     timeout: Duration,
 }
 
 impl Fetcher {
-    fn new(uri: http::Uri, timeout: Duration) -> Result<Fetcher, ConfigError> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false); // the TLS layer handles https
-        http.set_connect_timeout(Some(timeout));
-        // The provider is named here rather than taken from rustls' process default, which is ambiguous (and
-        // panics) when another crate in the binary also enables rustls' `ring` feature.
-        let builder = hyper_rustls::HttpsConnectorBuilder::new();
-        let builder = match builder.with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider()) {
-            Ok(builder) => builder,
-            // No trusted roots on this machine: fine for an http URL (local emulator), fatal for https.
-            Err(e) if uri.scheme_str() == Some("https") => {
-                return Err(ConfigError(format!("cannot load the system's trusted TLS roots for the JWKS URL: {e}")))
-            }
-            Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-                rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| ConfigError(format!("TLS setup: {e}")))?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth(),
-            ),
-        };
-        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(Fetcher { client, uri, timeout })
+    fn new(uri: http::Uri, timeout: Duration) -> Fetcher {
+        Fetcher { client: OnceLock::new(), uri, timeout }
+    }
+
+    /// Whether the HTTPS client (and the trust store with it) has been built yet.
+    #[cfg(test)]
+    fn client_built(&self) -> bool {
+        self.client.get().is_some()
+    }
+
+    /// The HTTPS client, built the first time. A failure is not kept: the next fetch tries again.
+    fn client(&self) -> Result<&HttpsClient, String> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = build_client(&self.uri, self.timeout)?;
+        Ok(self.client.get_or_init(|| client))
     }
 
     async fn fetch(&self) -> Result<HashMap<String, DecodingKey>, String> {
@@ -126,8 +123,11 @@ impl Fetcher {
             .body(Empty::<Bytes>::new())
             .map_err(|e| format!("cannot build the key set request: {e}"))?;
         let exchange = async {
-            let response =
-                self.client.request(request).await.map_err(|e| format!("cannot reach the key set: {}", chain(&e)))?;
+            let response = self
+                .client()?
+                .request(request)
+                .await
+                .map_err(|e| format!("cannot reach the key set: {}", chain(&e)))?;
             let status = response.status();
             if status != http::StatusCode::OK {
                 return Err(format!("the key set endpoint answered {status}"));
@@ -144,6 +144,32 @@ impl Fetcher {
             Err(_) => Err(format!("the key set did not arrive within {:?}", self.timeout)),
         }
     }
+}
+
+/// A hyper client for `uri`: HTTP/1 over TLS (aws-lc-rs, the system's trusted roots) or plain HTTP.
+fn build_client(uri: &http::Uri, timeout: Duration) -> Result<HttpsClient, String> {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false); // the TLS layer handles https
+    http.set_connect_timeout(Some(timeout));
+    // The provider is named here rather than taken from rustls' process default, which is ambiguous (and
+    // panics) when another crate in the binary also enables rustls' `ring` feature.
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let builder = match builder.with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider()) {
+        Ok(builder) => builder,
+        // No trusted roots on this machine: fine for an http URL (local emulator), fatal for https.
+        Err(e) if uri.scheme_str() == Some("https") => {
+            return Err(format!("cannot load the system's trusted TLS roots for the key set: {e}"))
+        }
+        Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
+            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS setup: {e}"))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth(),
+        ),
+    };
+    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
 /// An error and its sources on one line ("client error (Connect): tcp connect error: Connection refused").
@@ -183,21 +209,17 @@ struct Shared {
 }
 
 impl Jwks {
-    pub(crate) fn new(
-        uri: http::Uri,
-        ttl: Duration,
-        min_interval: Duration,
-        timeout: Duration,
-    ) -> Result<Jwks, ConfigError> {
-        Ok(Jwks {
+    /// Does no I/O: the HTTPS client is built, and the keys fetched, when a token first needs them.
+    pub(crate) fn new(uri: http::Uri, ttl: Duration, min_interval: Duration, timeout: Duration) -> Jwks {
+        Jwks {
             shared: Arc::new(Shared {
-                fetcher: Fetcher::new(uri, timeout)?,
+                fetcher: Fetcher::new(uri, timeout),
                 ttl,
                 min_interval,
                 current: RwLock::new(Arc::new(KeySet::default())),
                 refresh: Arc::new(tokio::sync::Mutex::new(RefreshState::default())),
             }),
-        })
+        }
     }
 
     /// The key named `kid`: `Invalid` if the pool has no such key, `Unavailable` if the keys cannot be had.
@@ -320,6 +342,21 @@ mod tests {
         ]));
         let keys = parse_jwks(&body).expect("parses");
         assert_eq!(keys.keys().collect::<Vec<_>>(), ["good"]);
+    }
+
+    #[tokio::test]
+    async fn the_https_client_is_built_by_the_first_fetch_not_before() {
+        let jwks = Jwks::new(
+            "http://127.0.0.1:9/jwks.json".parse().unwrap(),
+            Duration::from_secs(60),
+            Duration::ZERO,
+            Duration::from_millis(200),
+        );
+        assert!(!jwks.shared.fetcher.client_built(), "a new key set must not build its HTTPS client yet");
+        // Port 9 (discard) refuses the connection: the fetch fails, but only after building the client.
+        let outcome = jwks.refresh_now().await;
+        assert!(matches!(outcome, Err(AuthError::Unavailable(_))), "{outcome:?}");
+        assert!(jwks.shared.fetcher.client_built());
     }
 
     #[test]

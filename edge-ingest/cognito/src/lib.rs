@@ -48,7 +48,9 @@
 //!   runs in its own task, so a verification cancelled meanwhile (client gone, deadline) does not lose it.
 //!
 //! The fetch runs on the HTTP stack the AWS SDK already builds (hyper + hyper-rustls on aws-lc-rs, with the
-//! system's trusted roots), so the adapter adds no HTTP client crate. Like every library of the workspace,
+//! system's trusted roots), so the adapter adds no HTTP client crate. That client, and the trust store it
+//! loads, is built on the first fetch: a verifier costs nothing until a token arrives (a Lambda cold start
+//! that only sees anonymous events does not load the trust store a second time, after the SDK's). Like every library of the workspace,
 //! this crate reads no environment variable: the binary builds the [`CognitoConfig`] and the SDK `Client`.
 
 #[cfg(feature = "admin")]

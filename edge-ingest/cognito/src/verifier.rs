@@ -83,7 +83,7 @@ impl CognitoTokenVerifier {
         // The app client is checked below: access tokens name it in `client_id` and have no `aud`.
         validation.validate_aud = false;
 
-        let jwks = Jwks::new(jwks_uri, config.jwks_ttl, config.min_refetch_interval, config.fetch_timeout)?;
+        let jwks = Jwks::new(jwks_uri, config.jwks_ttl, config.min_refetch_interval, config.fetch_timeout);
         Ok(CognitoTokenVerifier {
             inner: Arc::new(Inner {
                 issuer: config.issuer,
