@@ -258,9 +258,10 @@ pub fn render(lines: &[Value]) -> String {
         let rss = num(l, "vmhwm_kib") / 1024.0;
         row([
             format!(
-                "Lambda cold start, {} ({} runs{})",
+                "Lambda cold start, {} ({} runs{}{})",
                 l["arch"].as_str().unwrap_or("?"),
                 l["runs"],
+                if l["trust_store"] == "al2023" { "; trust store laid out as on AL2023" } else { "" },
                 match l["failed_runs"].as_array().map_or(0, Vec::len) {
                     0 => String::new(),
                     n => format!(", {n} failed: see the emulator's output"),

@@ -8,7 +8,12 @@
 //! gives a function, not this process's: the runtime's variables, `PATH`, `LANG`, `TZ`, and from this
 //! process only the function's configuration (`SHOPSTREAM_*`, the region and the credentials; see
 //! [`FUNCTION_VARS`]). A shell's `SSL_CERT_DIR`, for one, made the function read every certificate
-//! file in the directory as it started, 3 ms that Lambda does not have. It records
+//! file in the directory as it started, 3 ms that Lambda does not have.
+//!
+//! The trust store is laid out as on `provided.al2023` by default (`--trust-store al2023`, see
+//! [`al2023_trust_store`]): the function loads its roots at start (the AWS SDK's TLS client), and this
+//! machine's Debian store costs more to load than Amazon Linux's (a directory of 440 certificate files and
+//! links beside the bundle, where AL2023 has two bundles). `--trust-store host` keeps this machine's. It records
 //!
 //! - init: spawn → the first `next` request (process start, config, AWS clients, runtime);
 //! - request: that `next` → the response POST arriving (routing, ingest, PutRecords, answer);
@@ -23,7 +28,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -98,6 +103,54 @@ struct Args {
     /// Print every Runtime API request to stderr.
     #[arg(long)]
     verbose: bool,
+    /// The trust store the function finds: laid out as on `provided.al2023` (from `--ca-bundle`), or this
+    /// machine's own.
+    #[arg(long, value_enum, default_value_t = TrustStore::Al2023)]
+    trust_store: TrustStore,
+    /// The CA bundle (PEM) the AL2023 layout is made of.
+    #[arg(long, default_value = "/etc/ssl/certs/ca-certificates.crt")]
+    ca_bundle: PathBuf,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TrustStore {
+    Al2023,
+    Host,
+}
+
+/// Lays `bundle` out under `root` as Amazon Linux 2023 keeps its CA certificates (ca-certificates with
+/// p11-kit's `update-ca-trust`), and returns the variables that make rustls-native-certs read what it finds
+/// there on AL2023 by itself (openssl-probe's search): the bundle file, `extracted/pem/tls-ca-bundle.pem`,
+/// and the directory `/etc/pki/tls/certs`, twice (`/etc/ssl/certs` links to it). That directory holds
+/// `ca-bundle.crt`, a link to the same bundle (skipped: already read), and `ca-bundle.trust.crt`, the
+/// certificates again as OpenSSL's `TRUSTED CERTIFICATE` sections (read and skipped). This machine's own
+/// store instead has the bundle plus a directory of about 440 files and links, one per certificate.
+fn al2023_trust_store(bundle: &Path, root: &Path) -> anyhow::Result<Vec<(String, String)>> {
+    let pem = std::fs::read_to_string(bundle).with_context(|| format!("reading {}", bundle.display()))?;
+    ensure!(pem.contains("-----BEGIN CERTIFICATE-----"), "{} holds no PEM certificate", bundle.display());
+    let extracted = root.join("pki/ca-trust/extracted");
+    let certs = root.join("pki/tls/certs");
+    for dir in [extracted.join("pem"), extracted.join("openssl"), certs.clone()] {
+        std::fs::create_dir_all(&dir)?;
+    }
+    let file = extracted.join("pem/tls-ca-bundle.pem");
+    std::fs::write(&file, &pem)?;
+    let trusted = pem
+        .replace("BEGIN CERTIFICATE-----", "BEGIN TRUSTED CERTIFICATE-----")
+        .replace("END CERTIFICATE-----", "END TRUSTED CERTIFICATE-----");
+    std::fs::write(extracted.join("openssl/ca-bundle.trust.crt"), trusted)?;
+    for (link, target) in [
+        ("ca-bundle.crt", "../../ca-trust/extracted/pem/tls-ca-bundle.pem"),
+        ("ca-bundle.trust.crt", "../../ca-trust/extracted/openssl/ca-bundle.trust.crt"),
+    ] {
+        let _ = std::fs::remove_file(certs.join(link));
+        std::os::unix::fs::symlink(target, certs.join(link))?;
+    }
+    let dir = certs.display().to_string();
+    Ok(vec![
+        ("SSL_CERT_FILE".to_string(), file.display().to_string()),
+        ("SSL_CERT_DIR".to_string(), format!("{dir}:{dir}")),
+    ])
 }
 
 /// What the Runtime API saw, in order.
@@ -309,6 +362,11 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let event_template = std::fs::read_to_string(&args.event)?;
     ensure!(event_template.contains("\"__BODY__\""), "{} has no \"__BODY__\"", args.event.display());
+    let trust_root = std::env::temp_dir().join(format!("shopstream-al2023-trust-{}", std::process::id()));
+    let trust_vars = match args.trust_store {
+        TrustStore::Al2023 => al2023_trust_store(&args.ca_bundle, &trust_root)?,
+        TrustStore::Host => Vec::new(),
+    };
 
     let runtime = TcpListener::bind("127.0.0.1:0")?;
     let runtime_addr = runtime.local_addr()?;
@@ -366,6 +424,7 @@ fn main() -> anyhow::Result<()> {
         let mut child = command
             .env_clear()
             .envs(function_env(std::env::vars()))
+            .envs(trust_vars.iter().cloned())
             .env("AWS_LAMBDA_RUNTIME_API", runtime_addr.to_string())
             .env("AWS_ENDPOINT_URL", format!("http://{proxy_addr}"))
             .env("AWS_LAMBDA_FUNCTION_NAME", "shopstream-ingest")
@@ -436,11 +495,16 @@ fn main() -> anyhow::Result<()> {
         total_ms.push(total);
         vmhwm.push(hwm);
     }
+    let _ = std::fs::remove_dir_all(&trust_root);
     ensure!(!total_ms.is_empty(), "every run failed: {failures:?}");
     let result = json!({
         "bench": "lambda",
         "failed_runs": failures,
         "arch": args.arch,
+        "trust_store": match args.trust_store {
+            TrustStore::Al2023 => "al2023",
+            TrustStore::Host => "host",
+        },
         "runner": args.runner.as_ref().map(|r| r.display().to_string()),
         "runs": total_ms.len(),
         "events_per_batch": args.events,
@@ -489,5 +553,48 @@ mod tests {
         assert_eq!(get("AWS_REGION"), Some("us-east-1"));
         assert_eq!(get("AWS_ACCESS_KEY_ID"), Some("bench"));
         assert_eq!(get("AWS_EXECUTION_ENV"), Some("AWS_Lambda_provided.al2023"));
+    }
+
+    #[test]
+    fn the_al2023_trust_store_yields_each_certificate_of_the_bundle_once() {
+        let scratch = std::env::temp_dir().join(format!("shopstream-trust-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        std::fs::create_dir_all(&scratch).unwrap();
+        // PEM is only base64 here: rustls-native-certs decodes the sections, it does not parse them.
+        let bundle = scratch.join("bundle.pem");
+        // Three tiny DER values (an INTEGER 0, 1, 2 in a SEQUENCE) and their base64.
+        let certs: Vec<(Vec<u8>, &str)> = vec![
+            (vec![0x30, 3, 2, 1, 0], "MAMCAQA="),
+            (vec![0x30, 3, 2, 1, 1], "MAMCAQE="),
+            (vec![0x30, 3, 2, 1, 2], "MAMCAQI="),
+        ];
+        let pem: String = certs
+            .iter()
+            .map(|(_, b64)| format!("# a comment\n-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----\n"))
+            .collect();
+        std::fs::write(&bundle, pem).unwrap();
+
+        let root = scratch.join("etc");
+        al2023_trust_store(&bundle, &root).unwrap();
+        let vars = al2023_trust_store(&bundle, &root).unwrap(); // a second layout over the first is fine
+        let get = |key: &str| vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap();
+        let file = PathBuf::from(get("SSL_CERT_FILE"));
+        let dirs: Vec<PathBuf> = std::env::split_paths(&get("SSL_CERT_DIR")).collect();
+        assert_eq!(dirs.len(), 2, "openssl-probe finds /etc/ssl/certs and /etc/pki/tls/certs, the same directory");
+        assert_eq!(dirs[0], dirs[1]);
+        assert_eq!(std::fs::read_dir(&dirs[0]).unwrap().count(), 2);
+        assert_eq!(
+            std::fs::canonicalize(dirs[0].join("ca-bundle.crt")).unwrap(),
+            std::fs::canonicalize(&file).unwrap()
+        );
+
+        let loaded = rustls_native_certs::load_certs_from_paths(Some(&file), Some(&dirs[0]));
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let loaded: Vec<Vec<u8>> = loaded.certs.iter().map(|c| c.as_ref().to_vec()).collect();
+        let expected: Vec<Vec<u8>> = certs.into_iter().map(|(der, _)| der).collect();
+        assert_eq!(loaded, expected, "the bundle's certificates, each once: the trusted copies are not certificates");
+        let trusted = std::fs::read_to_string(dirs[0].join("ca-bundle.trust.crt")).unwrap();
+        assert_eq!(trusted.matches("-----BEGIN TRUSTED CERTIFICATE-----").count(), 3);
+        std::fs::remove_dir_all(&scratch).unwrap();
     }
 }
