@@ -36,7 +36,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     if let Some((bucket, prefix)) = &config.rejected {
         let instance = std::env::var("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|_| "local".into());
         let instance: String = instance.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        let rejected = S3RejectedEventSink::new(aws_sdk_s3::Client::new(&aws), bucket, prefix, instance);
+        let aws = aws.clone();
+        let rejected =
+            S3RejectedEventSink::on_first_use(move || aws_sdk_s3::Client::new(&aws), bucket, prefix, instance);
         ingest = ingest.with_rejected_sink(Arc::new(rejected));
     }
     let counters = {

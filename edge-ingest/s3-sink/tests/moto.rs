@@ -66,3 +66,32 @@ async fn a_missing_bucket_is_a_sink_error() {
     let err = sink.write_rejected(&[record(0, Problem::Missing)]).await.unwrap_err();
     assert!(err.to_string().contains("cannot write s3://"), "{err}");
 }
+
+#[tokio::test]
+async fn a_client_made_on_first_use_is_made_once_by_the_first_write() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let bucket = testkit::unique("bad-events-lazy").to_lowercase();
+    client().create_bucket().bucket(&bucket).send().await.unwrap();
+    let made = Arc::new(AtomicUsize::new(0));
+    let sink = S3RejectedEventSink::on_first_use(
+        {
+            let made = made.clone();
+            move || {
+                made.fetch_add(1, Ordering::SeqCst);
+                client()
+            }
+        },
+        &bucket,
+        "rejected/",
+        "i-1",
+    );
+    sink.write_rejected(&[]).await.unwrap();
+    assert_eq!(made.load(Ordering::SeqCst), 0, "nothing to write: no client yet");
+    sink.write_rejected(&[record(1, Problem::Missing)]).await.unwrap();
+    sink.write_rejected(&[record(2, Problem::Missing)]).await.unwrap();
+    assert_eq!(made.load(Ordering::SeqCst), 1);
+    let listed = client().list_objects_v2().bucket(&bucket).prefix("rejected/").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 2);
+}
