@@ -29,7 +29,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let mut processor = Processor::new(Arc::new(DynamoStateStore::new(dynamodb, &config.state_table)));
     match &config.rejected {
         Some(r) => {
-            let sink = S3RejectedEventSink::new(aws_sdk_s3::Client::new(&aws), &r.bucket, &r.prefix, &config.instance);
+            // Made with the first undecodable records: most invocations have none.
+            let s3_config = aws.clone();
+            let make = move || aws_sdk_s3::Client::new(&s3_config);
+            let sink = S3RejectedEventSink::on_first_use(make, &r.bucket, &r.prefix, &config.instance);
             processor = processor.with_rejected_sink(Arc::new(sink));
         }
         None => tracing::warn!("no bad-events bucket configured: records that cannot be processed are only logged"),
