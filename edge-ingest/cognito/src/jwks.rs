@@ -88,8 +88,8 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 /// Fetches the key set document.
 ///
 /// The HTTPS client is built on the first fetch, not with the verifier: building it loads the system's
-/// trusted roots (a few milliseconds: every certificate of the CA bundle is decoded and parsed), which a
-/// Lambda cold start that only sees anonymous events would otherwise pay for nothing.
+/// trusted roots (a millisecond or more: every certificate of the CA bundle is decoded and parsed), which
+/// a Lambda cold start that only sees anonymous events would otherwise pay for nothing.
 struct Fetcher {
     client: OnceLock<HttpsClient>,
     uri: http::Uri,

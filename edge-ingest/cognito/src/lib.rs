@@ -50,8 +50,10 @@
 //! The fetch runs on the HTTP stack the AWS SDK already builds (hyper + hyper-rustls on aws-lc-rs, with the
 //! system's trusted roots), so the adapter adds no HTTP client crate. That client, and the trust store it
 //! loads, is built on the first fetch: a verifier costs nothing until a token arrives (a Lambda cold start
-//! that only sees anonymous events does not load the trust store a second time, after the SDK's). Like every library of the workspace,
-//! this crate reads no environment variable: the binary builds the [`CognitoConfig`] and the SDK `Client`.
+//! that only sees anonymous events does not load the trust store a second time, after the SDK's).
+//!
+//! Like every library of the workspace, this crate reads no environment variable: the binary builds the
+//! [`CognitoConfig`] and the SDK `Client`.
 
 #[cfg(feature = "admin")]
 mod admin;

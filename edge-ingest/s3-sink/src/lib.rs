@@ -48,8 +48,8 @@ impl S3RejectedEventSink {
     }
 
     /// Like [`Self::new`], with the client made by `make` when the first records are written. Making an S3
-    /// client costs a Lambda cold start about 0.4 ms and 1 MiB (bench/README.md), and most invocations
-    /// reject nothing.
+    /// client cost the ingest Lambda's cold start 0.2–0.4 ms and 0.8 MiB (bench/README.md), and most
+    /// invocations reject nothing.
     pub fn on_first_use(
         make: impl Fn() -> Client + Send + Sync + 'static,
         bucket: impl Into<String>,
